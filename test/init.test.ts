@@ -1,0 +1,69 @@
+// init(): every way of handing over the module, the errors it gives, and independent instances.
+
+import { describe, it, expect } from "vitest";
+import { readFile } from "node:fs/promises";
+import { init, tensor, conv2d, ConvError, ErrorCode } from "../js/index.js";
+
+const wasmUrl = new URL("../build/conv2d-simd.wasm", import.meta.url);
+
+async function codeOf(promise: Promise<unknown> | (() => unknown)): Promise<string> {
+  try {
+    if (typeof promise === "function") promise();
+    else await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConvError);
+    return (error as ConvError).code;
+  }
+  return "no error";
+}
+
+/** A 2×2 convolution with a known answer, run in the given runtime. */
+function works(runtime: Awaited<ReturnType<typeof init>>): void {
+  const out = conv2d(tensor([1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 1, 3, 3], runtime), tensor([1, 0, 0, -1], [1, 1, 2, 2], runtime), null);
+  expect(Array.from(out.toFloat32Array())).toEqual([-4, -4, -4, -4]);
+}
+
+describe("init", () => {
+  it("is needed before anything else (a clear error, not a crash)", async () => {
+    expect(await codeOf(() => tensor([1], [1]))).toBe(ErrorCode.NOT_INITIALIZED);
+  });
+
+  it("loads the bundled build by default, reporting the fixed SIMD arithmetic", async () => {
+    const runtime = await init();
+    expect(runtime.simd).toBe("fixed");
+    works(runtime);
+  });
+
+  it("accepts a WebAssembly.Module (what workerd hands over), bytes, a URL, a path string, a Response", async () => {
+    const bytes = await readFile(wasmUrl);
+    const module = await WebAssembly.compile(bytes);
+    const response = () => new Response(bytes, { headers: { "content-type": "application/wasm" } });
+    const sources = [
+      module, bytes, bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength), wasmUrl, wasmUrl.href,
+      response(), Promise.resolve(response()), new Response(bytes),
+    ];
+    for (const wasm of sources) works(await init({ wasm }));
+  });
+
+  it("gives ERR_INIT for bytes that are not wasm or not this library's module", async () => {
+    expect(await codeOf(init({ wasm: new Uint8Array([1, 2, 3, 4]) }))).toBe(ErrorCode.INIT);
+    // The smallest valid module: magic number and version, no exports.
+    expect(await codeOf(init({ wasm: new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]) }))).toBe(ErrorCode.INIT);
+    expect(await codeOf(init({ wasm: new URL("file:///nonexistent/conv2d.wasm") }))).toBe(ErrorCode.INIT);
+    expect(await codeOf(init({ wasm: new Response("not found", { status: 404 }) }))).toBe(ErrorCode.INIT);
+  });
+
+  it("checks its options", async () => {
+    expect(await codeOf(init({ wasm: wasmUrl, threads: 2 } as never))).toBe(ErrorCode.UNKNOWN_OPTION);
+    expect(await codeOf(init({ simd: "turbo" } as never))).toBe(ErrorCode.INVALID_OPTION);
+  });
+
+  it("makes independent instances: each has its own memory, and the newest is the default", async () => {
+    const a = await init();
+    const b = await init();
+    expect(a.kernels.memory).not.toBe(b.kernels.memory);
+    expect(tensor([1], [1]).runtime).toBe(b);
+    works(a);
+    works(b);
+  });
+});

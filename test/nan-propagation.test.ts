@@ -1,0 +1,79 @@
+// NaN and ±Infinity in the data propagate as IEEE arithmetic does (as in PyTorch): no exception, same pattern as the reference.
+
+import { describe, it, expect, beforeAll } from "vitest";
+import { init, tensor, conv2d, conv2dBackward, type Runtime } from "../js/index.js";
+import { referenceConv2d, firstMismatch, type ReferenceConfig } from "./reference.js";
+import { randomData } from "./setup.js";
+
+let runtime: Runtime;
+beforeAll(async () => {
+  runtime = await init();
+});
+
+const cfg: ReferenceConfig = {
+  N: 2, C: 4, H: 9, W: 11, F: 6, KH: 3, KW: 3, strideH: 2, strideW: 1,
+  padTop: 1, padBottom: 1, padLeft: 1, padRight: 1, dilationH: 1, dilationW: 2, groups: 2,
+};
+const options = { stride: [2, 1] as [number, number], pad: 1, dilation: [1, 2] as [number, number], groups: 2 };
+
+function run(xData: Float32Array, wData: Float32Array, dyData: Float32Array) {
+  const x = tensor(xData, [2, 4, 9, 11], runtime);
+  const w = tensor(wData, [6, 2, 3, 3], runtime);
+  const out = conv2d(x, w, null, options);
+  const dy = tensor(dyData, out.shape, runtime);
+  const grads = conv2dBackward(dy, x, w, options);
+  const result = {
+    out: out.toFloat32Array(), dx: grads.dx!.toFloat32Array(), dw: grads.dw!.toFloat32Array(), db: grads.db!.toFloat32Array(),
+  };
+  for (const t of [x, w, out, dy, grads.dx!, grads.dw!, grads.db!]) t.dispose();
+  return result;
+}
+
+describe("non-finite values", () => {
+  const outSize = 2 * 6 * 5 * 9; // Ho = ⌊(9 + 2 − 3) / 2⌋ + 1, Wo = 11 + 2 − 5 + 1
+  for (const [name, value] of [["NaN", NaN], ["+Infinity", Infinity], ["-Infinity", -Infinity]] as const) {
+    it(`a ${name} in x reaches exactly the outputs and weight gradients it touches`, () => {
+      const xData = randomData(40, 2 * 4 * 9 * 11);
+      xData[1 * 4 * 99 + 2 * 99 + 4 * 11 + 5] = value; // image 1, channel 2, row 4, column 5
+      const wData = randomData(41, 6 * 2 * 9);
+      const dyData = randomData(42, outSize);
+      const actual = run(xData, wData, dyData);
+      const expected = referenceConv2d(cfg, xData, wData, null, dyData);
+      for (const key of ["out", "dx", "dw", "db"] as const) {
+        expect(firstMismatch(actual[key], expected[key]), key).toBeNull();
+      }
+      // And the non-finite values really are there (the reference agrees; this guards the test itself).
+      expect(actual.out.some((v) => !Number.isFinite(v))).toBe(true);
+      expect(actual.out.some((v) => Number.isFinite(v))).toBe(true);
+      expect(actual.dw.some((v) => !Number.isFinite(v))).toBe(true);
+    });
+  }
+
+  it("a NaN in dy reaches dx, dw and db but not out", () => {
+    const xData = randomData(43, 2 * 4 * 9 * 11);
+    const wData = randomData(44, 6 * 2 * 9);
+    const dyData = randomData(45, outSize);
+    dyData[37] = NaN;
+    const actual = run(xData, wData, dyData);
+    const expected = referenceConv2d(cfg, xData, wData, null, dyData);
+    for (const key of ["out", "dx", "dw", "db"] as const) {
+      expect(firstMismatch(actual[key], expected[key]), key).toBeNull();
+    }
+    expect(actual.out.every(Number.isFinite)).toBe(true);
+    expect(actual.db.some(Number.isNaN)).toBe(true);
+  });
+
+  it("an Infinity in w meets the padding zeros as IEEE says (0·∞ = NaN), exactly like the padded-input reference", () => {
+    const xData = randomData(46, 2 * 4 * 9 * 11);
+    const wData = randomData(47, 6 * 2 * 9);
+    wData[4 * 18 + 9] = Infinity; // filter 4, its second channel, top-left tap
+    const dyData = randomData(48, outSize);
+    const actual = run(xData, wData, dyData);
+    const expected = referenceConv2d(cfg, xData, wData, null, dyData);
+    for (const key of ["out", "dx", "dw", "db"] as const) {
+      expect(firstMismatch(actual[key], expected[key]), key).toBeNull();
+    }
+    expect(actual.out.some(Number.isNaN)).toBe(true); // the padded border
+    expect(actual.out.some((v) => v === Infinity || v === -Infinity)).toBe(true); // the interior
+  });
+});

@@ -1,0 +1,11 @@
+// Vitest configuration: the Node test suite (browser and other runtimes have their own entries).
+
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    testTimeout: 120_000,
+    hookTimeout: 60_000,
+  },
+});
