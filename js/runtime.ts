@@ -4,18 +4,7 @@ import { instantiate } from "@assemblyscript/loader";
 import { ConvError, ErrorCode, describe } from "./errors.js";
 import { Allocator, type MemoryUsage } from "./memory.js";
 import { GEOMETRY_FIELDS, checkOptionsObject, type ConvGeometry } from "./geometry.js";
-
-/** What the wasm module exports (assembly/index.ts). Addresses and sizes are plain numbers. */
-export interface KernelExports {
-  readonly memory: WebAssembly.Memory;
-  heapBase(): number;
-  usesRelaxedSimd(): number;
-  conv2dScratchBytes(geometry: number): number; // f64: never wraps
-  conv2dForward(geometry: number, x: number, w: number, bias: number, out: number, scratch: number): void;
-  conv2dBackwardInput(geometry: number, dy: number, w: number, dx: number, scratch: number): void;
-  conv2dBackwardFilter(geometry: number, dy: number, x: number, dw: number, scratch: number, accumulate: number): void;
-  conv2dBackwardBias(geometry: number, dy: number, db: number, accumulate: number): void;
-}
+import { REQUIRED_EXPORTS, type KernelExports } from "./kernels.js";
 
 /** Anything init() can load the module from. */
 export type WasmSource =
@@ -99,7 +88,7 @@ export async function init(options?: InitOptions): Promise<Runtime> {
       argument: "options.wasm", expected: "a valid wasm-conv2d module", received: describe(opts.wasm ?? "the bundled build"), cause,
     });
   }
-  for (const name of ["memory", "heapBase", "conv2dForward", "conv2dBackwardInput", "conv2dBackwardFilter", "conv2dBackwardBias"]) {
+  for (const name of REQUIRED_EXPORTS) {
     if (!(name in exports)) {
       throw new ConvError(ErrorCode.INIT, `init: the wasm module does not export "${name}": not a wasm-conv2d build`, {
         argument: "options.wasm", expected: "a wasm-conv2d module", received: `a module without "${name}"`,
