@@ -1,14 +1,12 @@
 // NaN and ±Infinity in the data propagate as IEEE arithmetic does (as in PyTorch): no exception, same pattern as the reference.
 
 import { describe, it, expect, beforeAll } from "vitest";
-import { init, tensor, conv2d, conv2dBackward, type Runtime } from "../js/index.js";
+import { tensor, conv2d, conv2dBackward, type Runtime } from "../js/index.js";
+import { BUILDS, initBuild, type Build } from "./builds.js";
 import { referenceConv2d, firstMismatch, type ReferenceConfig } from "./reference.js";
 import { randomData } from "./setup.js";
 
 let runtime: Runtime;
-beforeAll(async () => {
-  runtime = await init();
-});
 
 const cfg: ReferenceConfig = {
   N: 2, C: 4, H: 9, W: 11, F: 6, KH: 3, KW: 3, strideH: 2, strideW: 1,
@@ -29,7 +27,10 @@ function run(xData: Float32Array, wData: Float32Array, dyData: Float32Array) {
   return result;
 }
 
-describe("non-finite values", () => {
+describe.each(BUILDS)("non-finite values (%s build)", (build: Build) => {
+  beforeAll(async () => {
+    runtime = await initBuild(build);
+  });
   const outSize = 2 * 6 * 5 * 9; // Ho = ⌊(9 + 2 − 3) / 2⌋ + 1, Wo = 11 + 2 − 5 + 1
   for (const [name, value] of [["NaN", NaN], ["+Infinity", Infinity], ["-Infinity", -Infinity]] as const) {
     it(`a ${name} in x reaches exactly the outputs and weight gradients it touches`, () => {
