@@ -44,3 +44,8 @@ export class ConvGeometry {
     && g.strideHeight == 1 && g.strideWidth == 1
     && g.padTop == 0 && g.padBottom == 0 && g.padLeft == 0 && g.padRight == 0;
 }
+
+// One input channel per group (depthwise, any channel multiplier): the direct plane kernels run it.
+@inline export function isDepthwise(g: ConvGeometry): bool {
+  return g.inChannels == g.groups;
+}

@@ -77,4 +77,27 @@ describe.each(BUILDS)("non-finite values (%s build)", (build: Build) => {
     expect(actual.out.some(Number.isNaN)).toBe(true); // the padded border
     expect(actual.out.some((v) => v === Infinity || v === -Infinity)).toBe(true); // the interior
   });
+
+  it("depthwise: an Infinity in w or x gives the reference's pattern (the padded-sweep shortcut is not taken)", () => {
+    const dcfg: ReferenceConfig = { ...cfg, C: 4, F: 8, groups: 4, strideH: 1, strideW: 1, dilationH: 2, dilationW: 1 };
+    const dOptions = { pad: 1, dilation: [2, 1] as [number, number], groups: 4 };
+    const xData = randomData(50, 2 * 4 * 9 * 11);
+    const wData = randomData(51, 8 * 9);
+    for (const [where, index] of [["w", 3 * 9 + 4], ["x", 200]] as const) {
+      const wd = wData.slice(), xd = xData.slice();
+      (where === "w" ? wd : xd)[index] = Infinity;
+      const x = tensor(xd, [2, 4, 9, 11], runtime);
+      const w = tensor(wd, [8, 1, 3, 3], runtime);
+      const out = conv2d(x, w, null, dOptions);
+      const dyData = randomData(52, out.size);
+      const dy = tensor(dyData, out.shape, runtime);
+      const grads = conv2dBackward(dy, x, w, dOptions);
+      const expected = referenceConv2d(dcfg, xd, wd, null, dyData);
+      expect(firstMismatch(out.toFloat32Array(), expected.out), `out, Infinity in ${where}`).toBeNull();
+      expect(firstMismatch(grads.dx!.toFloat32Array(), expected.dx), `dx, Infinity in ${where}`).toBeNull();
+      expect(firstMismatch(grads.dw!.toFloat32Array(), expected.dw), `dw, Infinity in ${where}`).toBeNull();
+      expect(grads.dx!.toFloat32Array().some((v) => !Number.isFinite(v))).toBe(where === "w");
+      for (const t of [x, w, out, dy, grads.dx!, grads.dw!, grads.db!]) t.dispose();
+    }
+  });
 });

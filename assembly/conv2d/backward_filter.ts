@@ -1,6 +1,7 @@
 // dw[f,c,kh,kw] (+)= Σ_{n,i,j} dy[n,f,i,j] · x[n, g·Cg + c, i·sh − pt + kh·dh, j·sw − pl + kw·dw].
 
-import { ConvGeometry, groupInChannels, groupOutChannels, patchSize, isPointwise } from "../geometry";
+import { ConvGeometry, groupInChannels, groupOutChannels, patchSize, isPointwise, isDepthwise } from "../geometry";
+import { depthwiseBackwardFilter, depthwiseScratchBytes } from "./depthwise";
 import { gemmNT } from "../gemm/gemm_nt_4x2_simd";
 import { gatherRows } from "./gather";
 
@@ -18,6 +19,10 @@ const PIXEL_CHUNK = 1024;
 // accumulate adds onto dw (a layer summing gradients over micro-batches); otherwise dw is overwritten.
 export function conv2dBackwardFilter(geometry: usize, dy: usize, x: usize, dw: usize, scratch: usize, accumulate: bool): void {
   const g = changetype<ConvGeometry>(geometry);
+  if (isDepthwise(g)) {
+    depthwiseBackwardFilter(g, dy, x, dw, scratch, accumulate);
+    return;
+  }
   const Cg = groupInChannels(g), Fg = groupOutChannels(g), K = patchSize(g);
   const P = g.outHeight * g.outWidth;
   const inPlane = <usize>(g.inHeight * g.inWidth);
@@ -48,6 +53,7 @@ export function conv2dBackwardFilter(geometry: usize, dy: usize, x: usize, dw: u
 
 /** Scratch bytes of conv2dBackwardFilter: one block of im2col rows. */
 export function backwardFilterScratchBytes(g: ConvGeometry): f64 {
+  if (isDepthwise(g)) return depthwiseScratchBytes(g);
   if (isPointwise(g)) return 0;
   return <f64>TAP_BLOCK * <f64>min(PIXEL_CHUNK, g.outHeight * g.outWidth) * 4;
 }

@@ -34,3 +34,32 @@ export function packRowPanels(M: i32, K: i32, a: usize, aRowStride: i32, aColStr
 @inline export function packedRowPanelsBytes(M: i32, K: i32): usize {
   return <usize>((M + 3) & ~3) * <usize>K << 2;
 }
+
+/**
+ * The weights of dx computed as a forward pass (stride 1): packed[p][k'][r] = w[f, 4p + r, KH−1−kh, KW−1−kw]
+ * with k' = (f·KH + kh)·KW + kw, i.e. w transposed in (f, c) and rotated 180° — rows past Cg are 0.
+ * w points at the group's first filter (Fg filters of Cg·KH·KW). Returns false if any weight is ±∞
+ * or NaN (the caller then takes a path that does not multiply them by padding zeros).
+ */
+export function packTransposedRotated(Fg: i32, Cg: i32, KH: i32, KW: i32, w: usize, packed: usize): bool {
+  const taps = KH * KW;
+  let finite = true;
+  let dst = packed;
+  for (let c0 = 0; c0 < Cg; c0 += 4) {
+    for (let f = 0; f < Fg; f++) {
+      for (let t = 0; t < taps; t++) {
+        for (let r = 0; r < 4; r++) {
+          const c = c0 + r;
+          let v: f32 = 0;
+          if (c < Cg) {
+            v = load<f32>(w + (<usize>((f * Cg + c) * taps + taps - 1 - t) << 2));
+            if (v - v != 0) finite = false;
+          }
+          store<f32>(dst, v);
+          dst += 4;
+        }
+      }
+    }
+  }
+  return finite;
+}
