@@ -5,6 +5,7 @@ import type * as Api from "../../dist/index.js";
 import { referenceConv2d, firstMismatch } from "../reference.ts";
 import { randomCases, referenceConfig, caseOptions, randomData, type PortableCase } from "./cases.ts";
 import { resultsHash } from "./hash.ts";
+import { runtimeName } from "../../bench/runtime-name.ts";
 
 export type ConvApi = typeof Api;
 
@@ -34,17 +35,6 @@ export interface SuiteReport {
   checks: CheckResult[];
   /** SHA-256 of out, dx, dw, db over the fixed configurations of hash.ts (fixed SIMD build). */
   hash: string;
-}
-
-/** Name and version of the engine running this code. */
-export function runtimeName(): string {
-  const g = globalThis as Record<string, any>;
-  if (g.Bun) return `Bun ${g.Bun.version}`;
-  if (g.Deno) return `Deno ${g.Deno.version.deno} (V8 ${g.Deno.version.v8})`;
-  if (typeof g.navigator?.userAgent === "string" && g.navigator.userAgent.startsWith("Cloudflare-Workers")) return "workerd";
-  if (g.process?.versions?.node && !g.window) return `Node ${g.process.versions.node} (V8 ${g.process.versions.v8})`;
-  const chrome = /(?:HeadlessChrome|Chrome|Chromium)\/([\d.]+)/.exec(g.navigator?.userAgent ?? "");
-  return chrome ? `Chromium ${chrome[1]}` : String(g.navigator?.userAgent ?? "unknown");
 }
 
 /** Runs every portable check; never throws for a failed check (each becomes a CheckResult). */
