@@ -1,8 +1,8 @@
 // The portable timing as a Cloudflare Worker (workerd): the .wasm arrives as a compiled module import.
 
 import * as api from "../dist/index.js";
-// bench/runtimes.ts hands the worker build/conv2d-simd.wasm under this name.
-import wasm from "./conv2d-simd.wasm";
+// The module arrives compiled, through the package's "./wasm/*" export (bench/runtimes.ts lists it under that name).
+import wasm from "wasm-conv2d/wasm/conv2d-simd.wasm";
 import { timeLayers, type TimingOptions } from "./portable-timing.ts";
 
 export default {

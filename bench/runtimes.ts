@@ -79,7 +79,7 @@ async function inWorkerd(dir: string): Promise<TimingReport> {
     modulesRoot: dir,
     modules: [
       { type: "ESModule", path: script, contents: await readFile(script, "utf8") },
-      { type: "CompiledWasm", path: join(dir, "conv2d-simd.wasm"), contents: await readFile(join(ROOT, "build/conv2d-simd.wasm")) },
+      { type: "CompiledWasm", path: join(dir, "wasm-conv2d/wasm/conv2d-simd.wasm"), contents: await readFile(join(ROOT, "build/conv2d-simd.wasm")) },
     ],
     compatibilityDate: "2025-01-01",
   });

@@ -1,9 +1,9 @@
 // A Cloudflare Worker (workerd) that imports the .wasm as a module, runs the portable suite and returns one case's results.
 
 import * as api from "../../dist/index.js";
-// workerd forbids compiling wasm from bytes: the module arrives compiled, as a Worker import. The test
-// copies build/conv2d-simd.wasm beside the bundle under this name.
-import wasm from "./conv2d-simd.wasm";
+// workerd forbids compiling wasm from bytes: the module arrives compiled, as a Worker import, through
+// the package's "./wasm/*" export, as a user's worker would write it (the harness lists it under that name).
+import wasm from "wasm-conv2d/wasm/conv2d-simd.wasm";
 import { runPortableSuite } from "./suite.ts";
 import { caseResults, HASH_CASES } from "./hash.ts";
 

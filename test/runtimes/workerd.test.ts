@@ -26,7 +26,7 @@ describe("in workerd", () => {
       modulesRoot: dir,
       modules: [
         { type: "ESModule", path: join(dir, "worker.js"), contents: await readFile(join(dir, "worker.js"), "utf8") },
-        { type: "CompiledWasm", path: join(dir, "conv2d-simd.wasm"), contents: await readFile(join(ROOT, "build/conv2d-simd.wasm")) },
+        { type: "CompiledWasm", path: join(dir, "wasm-conv2d/wasm/conv2d-simd.wasm"), contents: await readFile(join(ROOT, "build/conv2d-simd.wasm")) },
       ],
       compatibilityDate: "2025-01-01",
     });
