@@ -18,6 +18,10 @@ import { onnxRuntimeWebPeer } from "./peers/onnxruntime-web.js";
 
 // Node 20 runs relaxed SIMD only behind this flag (Chromium, Deno and Bun need none); set before any compile.
 v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
+// Every wasm module here (ours and the peers') is compiled by the optimising tier up front: a benchmark
+// reports steady state, and V8's background tier-up from the baseline compiler lands at unpredictable
+// times on a busy 2-core machine, which made medians wander by a third.
+v8.setFlagsFromString("--no-liftoff");
 
 const { values: args } = parseArgs({
   options: {
@@ -47,8 +51,8 @@ const peers: Peer[] = [
 ].filter((p, i) => i < 2 || !args.peers || args.peers.split(",").some((name) => p.name.includes(name)));
 const layers = LAYERS.filter((l) => (args.layers ? args.layers.split(",").includes(l.name) : !args.quick || l.quick));
 const timingFor = (peer: Peer) => args.quick
-  ? { maxTime: 0.1, minSamples: peer === naiveJsPeer ? 3 : 5 }
-  : { maxTime: 0.6, minSamples: peer === naiveJsPeer ? 3 : 10 };
+  ? { maxTime: 0.1, minSamples: peer === naiveJsPeer ? 3 : 5, slowMs: 60, slowSamples: 1 }
+  : { maxTime: 0.6, minSamples: peer === naiveJsPeer ? 3 : 10, slowMs: 400, slowSamples: 3 };
 
 interface Cell extends Partial<Timing> {
   gflops?: number;

@@ -17,13 +17,30 @@ export interface TimingOptions {
   /** Seconds benchmark.js may spend sampling (it stops earlier when the error is small). */
   maxTime: number;
   minSamples: number;
+  /**
+   * A call slower than this (ms, seen in the warm-up) is timed directly instead, slowSamples times:
+   * benchmark.js would need whole seconds per sample of the naive and tfjs-cpu peers on large layers.
+   */
+  slowMs: number;
+  slowSamples: number;
 }
 
 /** Times fn (which may return a Promise) with benchmark.js; fn is warmed up once first. */
 export async function measure(name: string, fn: () => unknown, options: TimingOptions): Promise<Timing> {
+  const warmStart = performance.now();
   const first = fn();
   const isAsync = first instanceof Promise;
   if (isAsync) await first;
+  if (performance.now() - warmStart > options.slowMs) {
+    const times: number[] = [];
+    for (let i = 0; i < options.slowSamples; i++) {
+      const start = performance.now();
+      await fn();
+      times.push(performance.now() - start);
+    }
+    times.sort((a, b) => a - b);
+    return { medianMs: times[times.length >> 1]!, samples: times.length, rme: NaN };
+  }
   return new Promise((resolve, reject) => {
     const test = isAsync
       ? { defer: true, fn: (deferred: { resolve(): void }) => { (fn() as Promise<unknown>).then(() => deferred.resolve(), reject); } }

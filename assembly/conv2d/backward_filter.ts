@@ -4,6 +4,7 @@ import { ConvGeometry, groupInChannels, groupOutChannels, patchSize, isPointwise
 import { depthwiseBackwardFilter, depthwiseScratchBytes } from "./depthwise";
 import { gemmNT } from "../gemm/gemm_nt_4x2_simd";
 import { gatherRows } from "./gather";
+import { padInput, paddedBytes, paddedOrigin, writeTapOffsets } from "./padded";
 
 /** Taps gathered at a time: 8 rows of im2col, reused by every 4-filter tile of the group. */
 const TAP_BLOCK = 8;
@@ -27,11 +28,16 @@ export function conv2dBackwardFilter(geometry: usize, dy: usize, x: usize, dw: u
   const P = g.outHeight * g.outWidth;
   const inPlane = <usize>(g.inHeight * g.inWidth);
   const pointwise = isPointwise(g);
+  const rows = scratch;
+  const tapOffsets = rows + (<usize>(TAP_BLOCK * min(PIXEL_CHUNK, P)) << 2);
+  const padded = tapOffsets + (<usize>((K + 3) & ~3) << 2);
+  writeTapOffsets(g, Cg, tapOffsets);
   for (let group = 0; group < g.groups; group++) {
     const dwg = dw + (<usize>(group * Fg) * <usize>K << 2);
     for (let n = 0; n < g.batch; n++) {
       const xg = x + ((<usize>(n * g.inChannels + group * Cg) * inPlane) << 2);
       const dyg = dy + (<usize>(n * g.outChannels + group * Fg) * <usize>P << 2);
+      if (!pointwise) padInput(g, xg, Cg, padded);
       for (let p0 = 0; p0 < P; p0 += PIXEL_CHUNK) {
         const count = min(PIXEL_CHUNK, P - p0);
         const add = accumulate || n > 0 || p0 > 0;
@@ -42,8 +48,8 @@ export function conv2dBackwardFilter(geometry: usize, dy: usize, x: usize, dw: u
             gemmNT(Fg, k1 - k0, count, dyg + (<usize>p0 << 2), P, xg + ((<usize>k0 * <usize>P + <usize>p0) << 2), P,
               dwg + (<usize>k0 << 2), K, add);
           } else {
-            gatherRows(g, xg, k0, k1, p0, count, scratch, <usize>count << 2);
-            gemmNT(Fg, k1 - k0, count, dyg + (<usize>p0 << 2), P, scratch, count, dwg + (<usize>k0 << 2), K, add);
+            gatherRows(g, paddedOrigin(padded), tapOffsets, k0, k1, p0, count, rows, <usize>count << 2);
+            gemmNT(Fg, k1 - k0, count, dyg + (<usize>p0 << 2), P, rows, count, dwg + (<usize>k0 << 2), K, add);
           }
         }
       }
@@ -51,9 +57,11 @@ export function conv2dBackwardFilter(geometry: usize, dy: usize, x: usize, dw: u
   }
 }
 
-/** Scratch bytes of conv2dBackwardFilter: one block of im2col rows. */
+/** Scratch bytes of conv2dBackwardFilter: one block of im2col rows, the tap offsets, one image's padded channels. */
 export function backwardFilterScratchBytes(g: ConvGeometry): f64 {
   if (isDepthwise(g)) return depthwiseScratchBytes(g);
   if (isPointwise(g)) return 0;
-  return <f64>TAP_BLOCK * <f64>min(PIXEL_CHUNK, g.outHeight * g.outWidth) * 4;
+  const K = patchSize(g);
+  return <f64>TAP_BLOCK * <f64>min(PIXEL_CHUNK, g.outHeight * g.outWidth) * 4 + <f64>((K + 3) & ~3) * 4
+    + paddedBytes(g, groupInChannels(g));
 }

@@ -4,7 +4,8 @@ import { ConvGeometry, groupInChannels, groupOutChannels, patchSize, isPointwise
 import { depthwiseBackwardInput, depthwiseScratchBytes } from "./depthwise";
 import { gemm4x8Packed } from "../gemm/gemm_4x8_packed_simd";
 import { packRowPanels, packTransposedRotated, packedRowPanelsBytes } from "../gemm/pack_panels";
-import { forwardGroup } from "./forward";
+import { forwardGroup, forwardGroupBytes } from "./forward";
+import { cropInto, paddedBytes, paddedOrigin, writeTapOffsets, zeroFloats } from "./padded";
 import { scatterTile } from "./scatter";
 import { copyTile, TILE_BYTES } from "./tile";
 
@@ -30,9 +31,8 @@ export function conv2dBackwardInput(geometry: usize, dy: usize, w: usize, dx: us
       // The sweep's patches run over the Fg channels of dy: Fg·KH·KW taps.
       const sweepTaps = Fg * g.kernelHeight * g.kernelWidth;
       const packed = work;
-      const panel = packed + packedRowPanelsBytes(Cg, sweepTaps);
       if (packTransposedRotated(Fg, Cg, g.kernelHeight, g.kernelWidth, wg, packed)) {
-        forwardGroup(sweepGeometry, group, dy, packed, 0, dx, panel, panel + (<usize>sweepTaps << 5));
+        forwardGroup(sweepGeometry, group, dy, packed, 0, dx, packed + packedRowPanelsBytes(Cg, sweepTaps));
         continue;
       }
     }
@@ -87,12 +87,16 @@ function scatterGroup(g: ConvGeometry, group: i32, dy: usize, wg: usize, dx: usi
   const packedA = work;
   const panel = packedA + packedRowPanelsBytes(K, Fg);
   const tile = panel + (<usize>Fg << 5);
+  const tapOffsets = tile + TILE_BYTES;
+  const padded = tapOffsets + (<usize>((K + 3) & ~3) << 2);
+  const paddedFloats = <i32>(paddedBytes(g, Cg) / 4);
   // A[k, f] = w[f, k]: rows step one tap (stride 1), columns one filter (stride K).
   packRowPanels(K, Fg, wg, 1, K, packedA);
+  writeTapOffsets(g, Cg, tapOffsets);
   for (let n = 0; n < g.batch; n++) {
     const dxg = dx + ((<usize>(n * g.inChannels + group * Cg) * inPlane) << 2);
     const dyg = dy + (<usize>(n * g.outChannels + group * Fg) * <usize>P << 2);
-    if (!pointwise) memory.fill(dxg, 0, <usize>Cg * inPlane << 2);
+    if (!pointwise) zeroFloats(padded, paddedFloats);
     for (let p0 = 0; p0 < P; p0 += 8) {
       const count = min(8, P - p0);
       packOutputPanel(dyg, Fg, planeBytes, p0, count, panel);
@@ -110,10 +114,11 @@ function scatterGroup(g: ConvGeometry, group: i32, dy: usize, wg: usize, dx: usi
           }
         } else {
           gemm4x8Packed(Fg, a, panel, tile, 32, 0);
-          scatterTile(g, tile, k0, min(K, k0 + 4), p0, count, dxg);
+          scatterTile(g, tile, tapOffsets, k0, min(K, k0 + 4), p0, count, paddedOrigin(padded));
         }
       }
     }
+    if (!pointwise) cropInto(g, padded, Cg, dxg);
   }
 }
 
@@ -136,12 +141,16 @@ function packOutputPanel(dy: usize, channels: i32, planeBytes: usize, p0: i32, c
   }
 }
 
-/** Scratch bytes of conv2dBackwardInput: the geometry block, then the larger of the two ways' packed weights and panels. */
+/** Scratch bytes of conv2dBackwardInput: the geometry block, then the larger of the two ways' needs. */
 export function backwardInputScratchBytes(g: ConvGeometry): f64 {
   if (isDepthwise(g)) return depthwiseScratchBytes(g);
   const Cg = groupInChannels(g), Fg = groupOutChannels(g), K = patchSize(g);
-  const sweepTaps = Fg * g.kernelHeight * g.kernelWidth;
-  const sweep = <f64>packedRowPanelsBytes(Cg, sweepTaps) + <f64>sweepTaps * 32 + <f64>TILE_BYTES;
-  const scatter = <f64>packedRowPanelsBytes(K, Fg) + <f64>Fg * 32 + <f64>TILE_BYTES;
+  let sweep: f64 = 0;
+  const t = transposedGeometry(g, scratchGeometry);
+  if (t != null) sweep = <f64>packedRowPanelsBytes(Cg, Fg * g.kernelHeight * g.kernelWidth) + forwardGroupBytes(t);
+  const scatter = <f64>packedRowPanelsBytes(K, Fg) + <f64>Fg * 32 + <f64>TILE_BYTES + <f64>((K + 3) & ~3) * 4 + paddedBytes(g, Cg);
   return <f64>GEOMETRY_BYTES + max(sweep, scatter);
 }
+
+// A static block for transposedGeometry when only sizes are wanted (no scratch exists yet then).
+const scratchGeometry: usize = memory.data(<i32>GEOMETRY_BYTES, 16);

@@ -11,44 +11,69 @@ export function paddedRowStride(width: i32, padLeft: i32, padRight: i32, outWidt
   return (max(width + padLeft + padRight, needed) + 3) & ~3;
 }
 
-/** Copies an H × W plane into dst (rows of rowStride floats) at (padTop, padLeft), zeros around it. */
+/**
+ * Copies an H × W plane into dst (rows × rowStride floats) at (padTop, padLeft), zeros around it.
+ * Plain vector loops: V8 runs memory.copy and memory.fill as calls out of wasm, too costly per row.
+ */
 export function padPlane(src: usize, H: i32, W: i32, padTop: i32, rows: i32, padLeft: i32, rowStride: i32, dst: usize): void {
   const rowBytes = <usize>rowStride << 2;
-  memory.fill(dst, 0, <usize>rows * rowBytes);
-  let to = dst + <usize>padTop * rowBytes + (<usize>padLeft << 2);
-  let from = src;
-  const widthBytes = <usize>W << 2;
-  for (let r = 0; r < H; r++) {
-    memory.copy(to, from, widthBytes);
-    to += rowBytes;
-    from += widthBytes;
+  const zero = f32x4.splat(0);
+  for (let r = 0; r < rows; r++) {
+    const row = dst + <usize>r * rowBytes;
+    const ih = r - padTop;
+    if (<u32>ih >= <u32>H) {
+      for (let j = 0; j < rowStride; j += 4) v128.store(row + (<usize>j << 2), zero);
+      continue;
+    }
+    let j = 0;
+    for (; j + 4 <= padLeft; j += 4) v128.store(row + (<usize>j << 2), zero);
+    for (; j < padLeft; j++) store<f32>(row + (<usize>j << 2), 0);
+    const from = src + (<usize>(ih * W) << 2);
+    const to = row + (<usize>padLeft << 2);
+    let i = 0;
+    for (; i + 4 <= W; i += 4) v128.store(to + (<usize>i << 2), v128.load(from + (<usize>i << 2)));
+    for (; i < W; i++) store<f32>(to + (<usize>i << 2), load<f32>(from + (<usize>i << 2)));
+    for (j = padLeft + W; j < rowStride; j++) store<f32>(row + (<usize>j << 2), 0);
   }
 }
 
-/** Eight output pixels at a time, two vectors; with accumulate the plane adds onto out, else starts at bias. */
+/**
+ * Eight output pixels at a time (two vectors), then four, then a masked remainder; with accumulate
+ * the plane adds onto out, else starts at bias. The stride is made a constant for the inner loops
+ * (1 and 2 get their own inlined copies), so no branch on it remains inside them.
+ */
 export function depthwisePlane(
+  xp: usize, rowStride: i32, w: usize, KH: i32, KW: i32, strideH: i32, strideW: i32, dilationH: i32, dilationW: i32,
+  outHeight: i32, outWidth: i32, bias: f32, out: usize, accumulate: bool,
+): void {
+  if (strideW == 1) {
+    planeSweep(xp, rowStride, w, KH, KW, strideH, 1, dilationH, dilationW, outHeight, outWidth, bias, out, accumulate);
+  } else if (strideW == 2) {
+    planeSweep(xp, rowStride, w, KH, KW, strideH, 2, dilationH, dilationW, outHeight, outWidth, bias, out, accumulate);
+  } else {
+    planeSweep(xp, rowStride, w, KH, KW, strideH, strideW, dilationH, dilationW, outHeight, outWidth, bias, out, accumulate);
+  }
+}
+
+@inline function planeSweep(
   xp: usize, rowStride: i32, w: usize, KH: i32, KW: i32, strideH: i32, strideW: i32, dilationH: i32, dilationW: i32,
   outHeight: i32, outWidth: i32, bias: f32, out: usize, accumulate: bool,
 ): void {
   const rowBytes = <usize>rowStride << 2;
   const strideBytes = <usize>strideW << 2;
   const dilationBytes = <usize>dilationW << 2;
+  const dilationRowBytes = <usize>dilationH * rowBytes;
   const start = f32x4.splat(bias);
   for (let oh = 0; oh < outHeight; oh++) {
     const inRow = xp + <usize>(oh * strideH) * rowBytes;
     const outRow = out + (<usize>(oh * outWidth) << 2);
-    for (let ow = 0; ow < outWidth; ow += 8) {
-      const full = ow + 8 <= outWidth;
+    let ow = 0;
+    for (; ow + 8 <= outWidth; ow += 8) {
       const dst = outRow + (<usize>ow << 2);
       let a0 = start, a1 = start;
       if (accumulate) {
-        if (full) {
-          a0 = v128.load(dst);
-          a1 = v128.load(dst, 16);
-        } else {
-          a0 = loadPartial(dst, outWidth - ow);
-          a1 = loadPartial(dst + 16, outWidth - ow - 4);
-        }
+        a0 = v128.load(dst);
+        a1 = v128.load(dst, 16);
       }
       let tap = w;
       let row = inRow + <usize>ow * strideBytes;
@@ -61,21 +86,48 @@ export function depthwisePlane(
           src += dilationBytes;
           tap += 4;
         }
-        row += <usize>dilationH * rowBytes;
+        row += dilationRowBytes;
       }
-      if (full) {
-        v128.store(dst, a0);
-        v128.store(dst, a1, 16);
-      } else {
-        storePartial(dst, a0, outWidth - ow);
-        storePartial(dst + 16, a1, outWidth - ow - 4);
+      v128.store(dst, a0);
+      v128.store(dst, a1, 16);
+    }
+    for (; ow < outWidth; ow += 4) {
+      const dst = outRow + (<usize>ow << 2);
+      const count = outWidth - ow;
+      let a0 = start;
+      if (accumulate) a0 = count >= 4 ? v128.load(dst) : loadPartial(dst, count);
+      let tap = w;
+      let row = inRow + <usize>ow * strideBytes;
+      for (let kh = 0; kh < KH; kh++) {
+        let src = row;
+        for (let kw = 0; kw < KW; kw++) {
+          a0 = madd(v128.load32_splat(tap), loadStrided(src, strideW), a0);
+          src += dilationBytes;
+          tap += 4;
+        }
+        row += dilationRowBytes;
       }
+      if (count >= 4) v128.store(dst, a0);
+      else storePartial(dst, a0, count);
     }
   }
 }
 
 /** dw[kh,kw] (+)= Σ_{i,j} dy[i,j]·xp[i·sh + kh·dh, j·sw + kw·dw]: one dot product per tap, four lanes × four accumulators. */
 export function depthwiseFilterPlane(
+  xp: usize, rowStride: i32, dy: usize, outHeight: i32, outWidth: i32, KH: i32, KW: i32,
+  strideH: i32, strideW: i32, dilationH: i32, dilationW: i32, dw: usize, accumulate: bool,
+): void {
+  if (strideW == 1) {
+    filterSweep(xp, rowStride, dy, outHeight, outWidth, KH, KW, strideH, 1, dilationH, dilationW, dw, accumulate);
+  } else if (strideW == 2) {
+    filterSweep(xp, rowStride, dy, outHeight, outWidth, KH, KW, strideH, 2, dilationH, dilationW, dw, accumulate);
+  } else {
+    filterSweep(xp, rowStride, dy, outHeight, outWidth, KH, KW, strideH, strideW, dilationH, dilationW, dw, accumulate);
+  }
+}
+
+@inline function filterSweep(
   xp: usize, rowStride: i32, dy: usize, outHeight: i32, outWidth: i32, KH: i32, KW: i32,
   strideH: i32, strideW: i32, dilationH: i32, dilationW: i32, dw: usize, accumulate: bool,
 ): void {

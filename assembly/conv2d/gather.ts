@@ -1,95 +1,83 @@
-// im2col over a range: dst[t, i] = xp[c, oh·sh + kh·dh, ow·sw + kw·dw] for taps t = (c, kh, kw) and pixels i = (oh, ow).
+// im2col from the padded input: dst[t, i] = xp[tapOffset(t) + pixelOffset(i)] for taps t = (c, kh, kw) and output pixels i.
 
-import { ConvGeometry, isPointwise } from "../geometry";
+import { ConvGeometry } from "../geometry";
+import { pixelOffset } from "./padded";
 
-// xp is x with its zero padding: coordinates outside the image read 0. Pixels are output positions in
-// raster order; a range of them splits into row segments, and each segment is one strided row read.
+// xp (padded.ts) has the zero padding written out, so no read here needs a bounds check. The
+// forward's panel holds 8 consecutive output pixels (raster order, possibly wrapping to the next
+// row); dw reads longer runs of pixels, one row segment at a time.
 
 /**
- * The packed B panel of the forward micro-kernel: panel[k][lane] for all K taps of the group and the
- * 8 output pixels p0 … p0 + 7 (lanes ≥ count are 0). x points at the group's first channel of one image.
+ * The packed B panel of the forward micro-kernel: panel[t][lane] = xp[tapOffsets[t] + pixel p0 + lane]
+ * for the K taps. Lanes ≥ count hold copies of lane 0's column: whatever they compute is never stored.
  */
-export function gatherPanel(g: ConvGeometry, x: usize, channels: i32, p0: i32, count: i32, panel: usize): void {
-  if (isPointwise(g)) {
-    // 1×1, stride 1, no padding: pixel p of channel c is x[c·P + p], so the panel is 8 columns of x.
-    gatherPointwisePanel(x, channels, g.outHeight * g.outWidth, p0, count, panel);
+export function gatherPanel(g: ConvGeometry, xp: usize, tapOffsets: usize, taps: i32, p0: i32, count: i32, panel: usize): void {
+  const outWidth = g.outWidth;
+  const stride = g.strideWidth;
+  const oh = p0 / outWidth;
+  const ow = p0 - oh * outWidth;
+  const base = pixelOffset(g, oh, ow);
+  if (count == 8 && ow + 8 <= outWidth && stride <= 2) {
+    if (stride == 1) {
+      // Eight pixels of one row: two vector copies per tap.
+      for (let t = 0; t < taps; t++) {
+        const src = xp + (<usize>(load<i32>(tapOffsets + (<usize>t << 2)) + base) << 2);
+        v128.store(panel, v128.load(src));
+        v128.store(panel, v128.load(src, 16), 16);
+        panel += 32;
+      }
+    } else {
+      for (let t = 0; t < taps; t++) {
+        const src = xp + (<usize>(load<i32>(tapOffsets + (<usize>t << 2)) + base) << 2);
+        v128.store(panel, v128.shuffle<f32>(v128.load(src), v128.load(src, 16), 0, 2, 4, 6));
+        v128.store(panel, v128.shuffle<f32>(v128.load(src, 32), v128.load(src, 48), 0, 2, 4, 6), 16);
+        panel += 32;
+      }
+    }
     return;
   }
-  const outWidth = g.outWidth;
-  if (count == 8) {
-    const oh = p0 / outWidth;
-    const ow = p0 - oh * outWidth;
-    if (ow + 8 <= outWidth && gatherRowPanel(g, x, channels, oh, ow, panel)) return;
-  }
-  let lane = 0;
-  let p = p0;
-  while (lane < count) {
-    const oh = p / outWidth;
-    const ow = p - oh * outWidth;
-    const length = min(count - lane, outWidth - ow);
-    gatherSegment(g, x, 0, channels * g.kernelHeight * g.kernelWidth, oh, ow, length, panel + (<usize>lane << 2), 32);
-    lane += length;
-    p += length;
-  }
-  if (count < 8) {
-    const taps = channels * g.kernelHeight * g.kernelWidth;
-    for (let k = 0; k < taps; k++) {
-      const row = panel + (<usize>k << 5);
-      for (let l = count; l < 8; l++) store<f32>(row + (<usize>l << 2), 0);
+  if (count == 8 && stride == 1 && outWidth >= 8) {
+    // Eight pixels over two rows: lanes < split from this row, the rest from the start of the next.
+    // Both runs are read as whole vectors (the second shifted back by split) and blended by lane.
+    const split = outWidth - ow;
+    const second = pixelOffset(g, oh + 1, 0) - split;
+    const mask0 = laneMask(split, 0), mask1 = laneMask(split, 4);
+    for (let t = 0; t < taps; t++) {
+      const tap = load<i32>(tapOffsets + (<usize>t << 2));
+      const a = xp + (<usize>(tap + base) << 2);
+      const b = xp + (<usize>(tap + second) << 2);
+      v128.store(panel, v128.bitselect(v128.load(a), v128.load(b), mask0));
+      v128.store(panel, v128.bitselect(v128.load(a, 16), v128.load(b, 16), mask1), 16);
+      panel += 32;
     }
+    return;
+  }
+  // Anything else (narrow rows, strides above 2, the last partial panel): lane by lane.
+  const o0 = laneOffset(g, p0, 0, count), o1 = laneOffset(g, p0, 1, count);
+  const o2 = laneOffset(g, p0, 2, count), o3 = laneOffset(g, p0, 3, count);
+  const o4 = laneOffset(g, p0, 4, count), o5 = laneOffset(g, p0, 5, count);
+  const o6 = laneOffset(g, p0, 6, count), o7 = laneOffset(g, p0, 7, count);
+  for (let t = 0; t < taps; t++) {
+    const src = xp + (<usize>load<i32>(tapOffsets + (<usize>t << 2)) << 2);
+    let v = f32x4.splat(load<f32>(src + o0));
+    v = f32x4.replace_lane(v, 1, load<f32>(src + o1));
+    v = f32x4.replace_lane(v, 2, load<f32>(src + o2));
+    v = f32x4.replace_lane(v, 3, load<f32>(src + o3));
+    let u = f32x4.splat(load<f32>(src + o4));
+    u = f32x4.replace_lane(u, 1, load<f32>(src + o5));
+    u = f32x4.replace_lane(u, 2, load<f32>(src + o6));
+    u = f32x4.replace_lane(u, 3, load<f32>(src + o7));
+    v128.store(panel, v);
+    v128.store(panel, u, 16);
+    panel += 32;
   }
 }
 
-// The common case, made cheap: 8 pixels of one output row whose taps all fall inside the image
-// horizontally (rows may still fall in the padding), at stride 1 or 2. Per tap that leaves one row
-// check and two vector copies. Returns false (having written nothing) when the case does not apply.
-function gatherRowPanel(g: ConvGeometry, x: usize, channels: i32, oh: i32, ow: i32, panel: usize): bool {
-  const W = g.inWidth, H = g.inHeight;
-  const KH = g.kernelHeight, KW = g.kernelWidth;
-  const strideW = g.strideWidth, dilationW = g.dilationWidth;
-  const columnBase = ow * strideW - g.padLeft;
-  if (strideW > 2 || columnBase < 0 || columnBase + (KW - 1) * dilationW + 7 * strideW + strideW > W) return false;
-  const rowBase = oh * g.strideHeight - g.padTop;
-  const rowBytes = <usize>W << 2;
-  const dilationBytes = <usize>dilationW << 2;
-  const zero = f32x4.splat(0);
-  let dst = panel;
-  let plane = x + (<usize>columnBase << 2);
-  const planeBytes = <usize>(H * W) << 2;
-  for (let c = 0; c < channels; c++) {
-    for (let kh = 0; kh < KH; kh++) {
-      const ih = rowBase + kh * g.dilationHeight;
-      if (<u32>ih >= <u32>H) {
-        for (let kw = 0; kw < KW; kw++) {
-          v128.store(dst, zero);
-          v128.store(dst, zero, 16);
-          dst += 32;
-        }
-        continue;
-      }
-      let src = plane + <usize>ih * rowBytes;
-      if (strideW == 1) {
-        for (let kw = 0; kw < KW; kw++) {
-          v128.store(dst, v128.load(src));
-          v128.store(dst, v128.load(src, 16), 16);
-          src += dilationBytes;
-          dst += 32;
-        }
-      } else {
-        for (let kw = 0; kw < KW; kw++) {
-          v128.store(dst, v128.shuffle<f32>(v128.load(src), v128.load(src, 16), 0, 2, 4, 6));
-          v128.store(dst, v128.shuffle<f32>(v128.load(src, 32), v128.load(src, 48), 0, 2, 4, 6), 16);
-          src += dilationBytes;
-          dst += 32;
-        }
-      }
-    }
-    plane += planeBytes;
-  }
-  return true;
-}
-
-function gatherPointwisePanel(x: usize, channels: i32, positions: i32, p0: i32, count: i32, panel: usize): void {
+/**
+ * The panel of a 1×1, stride-1, unpadded convolution: pixel p of channel c is x[c·P + p], so the
+ * panel is 8 columns of x itself (no padded copy needed). Lanes ≥ count are 0.
+ */
+export function gatherPointwisePanel(x: usize, channels: i32, positions: i32, p0: i32, count: i32, panel: usize): void {
   let src = x + (<usize>p0 << 2);
   const planeBytes = <usize>positions << 2;
   if (count == 8) {
@@ -109,93 +97,54 @@ function gatherPointwisePanel(x: usize, channels: i32, positions: i32, p0: i32, 
 }
 
 /**
- * Rows of im2col for taps [tap0, tap1) and pixels [p0, p0 + count): dst[t − tap0][i] with row stride
- * rowBytes. The im2col matrix is never built whole: dw gathers it a block of taps at a time.
+ * Rows of im2col for taps [tap0, tap1) and pixels [p0, p0 + count): dst[t − tap0][i], rows rowBytes
+ * apart. dw gathers the im2col matrix a block of taps at a time; it never exists whole.
  */
 export function gatherRows(
-  g: ConvGeometry, x: usize, tap0: i32, tap1: i32, p0: i32, count: i32, dst: usize, rowBytes: usize,
+  g: ConvGeometry, xp: usize, tapOffsets: usize, tap0: i32, tap1: i32, p0: i32, count: i32, dst: usize, rowBytes: usize,
 ): void {
   const outWidth = g.outWidth;
+  const stride = g.strideWidth;
   let i = 0;
   let p = p0;
   while (i < count) {
     const oh = p / outWidth;
     const ow = p - oh * outWidth;
     const length = min(count - i, outWidth - ow);
-    gatherSegment(g, x, tap0, tap1, oh, ow, length, dst + (<usize>i << 2), rowBytes);
+    const base = pixelOffset(g, oh, ow);
+    let row = dst + (<usize>i << 2);
+    for (let t = tap0; t < tap1; t++) {
+      const src = xp + (<usize>(load<i32>(tapOffsets + (<usize>t << 2)) + base) << 2);
+      copyStrided(src, stride, length, row);
+      row += rowBytes;
+    }
     i += length;
     p += length;
   }
 }
 
-// One output row segment (oh, ow … ow + length − 1) for taps [tap0, tap1), each tap's values written
-// contiguously at dst + (tap − tap0)·rowBytes.
-@inline function gatherSegment(
-  g: ConvGeometry, x: usize, tap0: i32, tap1: i32,
-  oh: i32, ow: i32, length: i32, dst: usize, rowBytes: usize,
-): void {
-  const H = g.inHeight, W = g.inWidth;
-  const KH = g.kernelHeight, KW = g.kernelWidth;
-  const strideW = g.strideWidth;
-  const rowBase = oh * g.strideHeight - g.padTop;
-  const columnBase = ow * strideW - g.padLeft;
-  const taps = KH * KW;
-  let c = tap0 / taps;
-  let kh = (tap0 - c * taps) / KW;
-  let kw = tap0 - c * taps - kh * KW;
-  for (let t = tap0; t < tap1; t++) {
-    const ih = rowBase + kh * g.dilationHeight;
-    if (<u32>ih >= <u32>H) {
-      fillZero(dst, length);
-    } else {
-      const iw0 = columnBase + kw * g.dilationWidth;
-      const src = x + (<usize>((c * H + ih) * W) << 2);
-      copyStrided(src, iw0, strideW, W, length, dst);
-    }
-    dst += rowBytes;
-    if (++kw == KW) {
-      kw = 0;
-      if (++kh == KH) {
-        kh = 0;
-        c++;
-      }
+// dst[l] = src[l·stride] for l < length.
+@inline function copyStrided(src: usize, stride: i32, length: i32, dst: usize): void {
+  let l = 0;
+  if (stride == 1) {
+    for (; l + 4 <= length; l += 4) v128.store(dst + (<usize>l << 2), v128.load(src + (<usize>l << 2)));
+  } else if (stride == 2) {
+    for (; l + 4 <= length; l += 4) {
+      const s = src + (<usize>l << 3);
+      v128.store(dst + (<usize>l << 2), v128.shuffle<f32>(v128.load(s), v128.load(s, 16), 0, 2, 4, 6));
     }
   }
+  for (; l < length; l++) store<f32>(dst + (<usize>l << 2), load<f32>(src + (<usize>(l * stride) << 2)));
 }
 
-// dst[i] = row[iw0 + i·stride] where 0 ≤ that < width, else 0.
-@inline function copyStrided(row: usize, iw0: i32, stride: i32, width: i32, length: i32, dst: usize): void {
-  const last = iw0 + (length - 1) * stride;
-  if (iw0 >= 0 && last < width) {
-    const src = row + (<usize>iw0 << 2);
-    if (stride == 1) {
-      let i = 0;
-      for (; i + 4 <= length; i += 4) v128.store(dst + (<usize>i << 2), v128.load(src + (<usize>i << 2)));
-      for (; i < length; i++) store<f32>(dst + (<usize>i << 2), load<f32>(src + (<usize>i << 2)));
-      return;
-    }
-    if (stride == 2) {
-      // Even lanes of two vectors: the stride-2 row read costs two loads and a shuffle per 4 values.
-      let i = 0;
-      for (; i + 4 <= length && iw0 + 2 * i + 8 <= width; i += 4) {
-        const s = src + (<usize>i << 3);
-        v128.store(dst + (<usize>i << 2), v128.shuffle<f32>(v128.load(s), v128.load(s, 16), 0, 2, 4, 6));
-      }
-      for (; i < length; i++) store<f32>(dst + (<usize>i << 2), load<f32>(src + (<usize>i << 3)));
-      return;
-    }
-    for (let i = 0; i < length; i++) store<f32>(dst + (<usize>i << 2), load<f32>(src + (<usize>(i * stride) << 2)));
-    return;
-  }
-  for (let i = 0; i < length; i++) {
-    const iw = iw0 + i * stride;
-    store<f32>(dst + (<usize>i << 2), <u32>iw < <u32>width ? load<f32>(row + (<usize>iw << 2)) : 0);
-  }
+// Byte offset of panel lane `lane`'s pixel (p0 + lane, or p0 for lanes past count) in the padded plane.
+@inline function laneOffset(g: ConvGeometry, p0: i32, lane: i32, count: i32): usize {
+  const p = lane < count ? p0 + lane : p0;
+  const oh = p / g.outWidth;
+  return <usize>pixelOffset(g, oh, p - oh * g.outWidth) << 2;
 }
 
-@inline function fillZero(dst: usize, length: i32): void {
-  let i = 0;
-  const zero = f32x4.splat(0);
-  for (; i + 4 <= length; i += 4) v128.store(dst + (<usize>i << 2), zero);
-  for (; i < length; i++) store<f32>(dst + (<usize>i << 2), 0);
+// All-ones in the lanes first … first + 3 that are below split, zeros elsewhere.
+@inline function laneMask(split: i32, first: i32): v128 {
+  return i32x4.lt_s(i32x4(first, first + 1, first + 2, first + 3), i32x4.splat(split));
 }

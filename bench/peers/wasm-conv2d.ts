@@ -18,10 +18,11 @@ export function wasmConv2dPeer(build: "fixed" | "relaxed", version: string): Pee
       const dy = tensor(data.dy, [layer.N, layer.F, data.outHeight, data.outWidth], runtime);
       return {
         run: {
-          forward: () => scope(() => conv2d(x, w, b, options)),
-          dx: () => scope(() => conv2dBackward(dy, x, w, options, { dw: false, db: false })),
-          dw: () => scope(() => conv2dBackward(dy, x, w, options, { dx: false, db: false })),
-          db: () => scope(() => conv2dBackward(dy, x, w, options, { dx: false, dw: false })),
+          // Each scope returns nothing, so everything made inside is disposed (a returned tensor would be kept).
+          forward: () => scope(() => { conv2d(x, w, b, options); }),
+          dx: () => scope(() => { conv2dBackward(dy, x, w, options, { dw: false, db: false }); }),
+          dw: () => scope(() => { conv2dBackward(dy, x, w, options, { dx: false, db: false }); }),
+          db: () => scope(() => { conv2dBackward(dy, x, w, options, { dx: false, dw: false }); }),
           step: () => scope(() => {
             conv2d(x, w, b, options);
             conv2dBackward(dy, x, w, options);
