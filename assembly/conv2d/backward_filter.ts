@@ -1,6 +1,6 @@
 // dw[f,c,kh,kw] (+)= Σ_{n,i,j} dy[n,f,i,j] · x[n, g·Cg + c, i·sh − pt + kh·dh, j·sw − pl + kw·dw].
 
-import { ConvGeometry, groupInChannels, groupOutChannels, patchSize, isPointwise, isDepthwise } from "../geometry";
+import { ConvGeometry, groupInChannels, groupOutChannels, patchSize, isPointwise, isThinDepthwise } from "../geometry";
 import { depthwiseBackwardFilter, depthwiseScratchBytes } from "./depthwise";
 import { gemmNT } from "../gemm/gemm_nt_4x2_simd";
 import { gatherRows } from "./gather";
@@ -20,7 +20,7 @@ const PIXEL_CHUNK = 1024;
 // accumulate adds onto dw (a layer summing gradients over micro-batches); otherwise dw is overwritten.
 export function conv2dBackwardFilter(geometry: usize, dy: usize, x: usize, dw: usize, scratch: usize, accumulate: bool): void {
   const g = changetype<ConvGeometry>(geometry);
-  if (isDepthwise(g)) {
+  if (isThinDepthwise(g)) {
     depthwiseBackwardFilter(g, dy, x, dw, scratch, accumulate);
     return;
   }
@@ -59,7 +59,7 @@ export function conv2dBackwardFilter(geometry: usize, dy: usize, x: usize, dw: u
 
 /** Scratch bytes of conv2dBackwardFilter: one block of im2col rows, the tap offsets, one image's padded channels. */
 export function backwardFilterScratchBytes(g: ConvGeometry): f64 {
-  if (isDepthwise(g)) return depthwiseScratchBytes(g);
+  if (isThinDepthwise(g)) return depthwiseScratchBytes(g);
   if (isPointwise(g)) return 0;
   const K = patchSize(g);
   return <f64>TAP_BLOCK * <f64>min(PIXEL_CHUNK, g.outHeight * g.outWidth) * 4 + <f64>((K + 3) & ~3) * 4

@@ -1,6 +1,6 @@
 // out[n,f,i,j] = b[f] + Σ_{c,kh,kw} x[n, g·Cg + c, i·sh − pt + kh·dh, j·sw − pl + kw·dw] · w[f,c,kh,kw], g = ⌊f / Fg⌋.
 
-import { ConvGeometry, groupInChannels, groupOutChannels, patchSize, isDepthwise, isPointwise } from "../geometry";
+import { ConvGeometry, groupInChannels, groupOutChannels, patchSize, isThinDepthwise, isPointwise } from "../geometry";
 import { depthwiseForward, depthwiseScratchBytes } from "./depthwise";
 import { gemm4x8Packed } from "../gemm/gemm_4x8_packed_simd";
 import { packRowPanels, packedRowPanelsBytes } from "../gemm/pack_panels";
@@ -14,7 +14,7 @@ import { copyTile, TILE_BYTES } from "./tile";
 // (one input channel per group) take the direct plane kernels instead.
 export function conv2dForward(geometry: usize, x: usize, w: usize, bias: usize, out: usize, scratch: usize): void {
   const g = changetype<ConvGeometry>(geometry);
-  if (isDepthwise(g)) {
+  if (isThinDepthwise(g)) {
     depthwiseForward(g, x, w, bias, out, scratch);
     return;
   }
@@ -83,7 +83,7 @@ export function forwardGroupBytes(g: ConvGeometry): f64 {
 
 /** Scratch bytes of conv2dForward: packed W_g, the group's padded bias, then forwardGroup's work. */
 export function forwardScratchBytes(g: ConvGeometry): f64 {
-  if (isDepthwise(g)) return depthwiseScratchBytes(g);
+  if (isThinDepthwise(g)) return depthwiseScratchBytes(g);
   const Fg = groupOutChannels(g), K = patchSize(g);
   return <f64>packedRowPanelsBytes(Fg, K) + <f64>((Fg + 3) & ~3) * 4 + forwardGroupBytes(g);
 }
