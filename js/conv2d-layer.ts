@@ -4,8 +4,10 @@ import { ErrorCode, describe, fail } from "./errors.js";
 import { checkOptionsObject, convGeometry, type Conv2dOptions } from "./geometry.js";
 import { Random } from "./random.js";
 import { currentRuntime, type Runtime } from "./runtime.js";
-import { Tensor, allocateTensor } from "./tensor.js";
-import { checkBackward, conv2d, runBackward } from "./conv2d.js";
+import { Tensor, allocateTensor, pin, unpin } from "./tensor.js";
+import { backwardCalls, checkBackward, conv2d, runBackward } from "./conv2d.js";
+import { conv2dAsync } from "./conv2d-async.js";
+import { runCalls } from "./schedule.js";
 
 export interface Conv2dLayerOptions extends Conv2dOptions {
   inChannels: number;
@@ -119,7 +121,40 @@ export class Conv2d {
    * (or null with { inputGrad: false }, for a first layer).
    */
   backward(dy: Tensor, options?: { inputGrad?: boolean }): Tensor | null {
-    const where = "Conv2d.backward";
+    const { geometry, dyAddress, xAddress, wAddress, dx } = this.prepareBackward(dy, options, "Conv2d.backward");
+    try {
+      runBackward(this.runtime, geometry, dyAddress, xAddress, wAddress, this.targets(dx), true);
+    } catch (error) {
+      dx?.dispose();
+      throw error;
+    }
+    return dx;
+  }
+
+  /** forward(), on the runtime's worker threads (see conv2dAsync). */
+  async forwardAsync(x: Tensor): Promise<Tensor> {
+    const y = await conv2dAsync(x, this.weight, this.bias, this.options);
+    this.input = x;
+    return y;
+  }
+
+  /** backward(), on the runtime's worker threads; the gradients accumulate exactly as backward()'s do. */
+  async backwardAsync(dy: Tensor, options?: { inputGrad?: boolean }): Promise<Tensor | null> {
+    const { geometry, dyAddress, xAddress, wAddress, dx } = this.prepareBackward(dy, options, "Conv2d.backwardAsync");
+    const used = [dy, this.input, this.weight, this.weightGrad, this.biasGrad, dx];
+    pin(used);
+    try {
+      await runCalls(this.runtime, backwardCalls(geometry, dyAddress, xAddress, wAddress, this.targets(dx), true));
+    } catch (error) {
+      dx?.dispose();
+      throw error;
+    } finally {
+      unpin(used);
+    }
+    return dx;
+  }
+
+  private prepareBackward(dy: Tensor, options: { inputGrad?: boolean } | undefined, where: string) {
     const opts = checkOptionsObject(options, ["inputGrad"], where, "options");
     if (opts.inputGrad !== undefined && typeof opts.inputGrad !== "boolean") {
       fail(ErrorCode.INVALID_OPTION, where, "options.inputGrad", "true or false", describe(opts.inputGrad));
@@ -127,18 +162,13 @@ export class Conv2d {
     if (this.input === null) {
       fail(ErrorCode.INVALID_OPTION, where, "this", "a forward() call before backward()", "no cached input");
     }
-    const runtime = this.runtime;
-    const { geometry, dyAddress, xAddress, wAddress } = checkBackward(runtime, dy, this.input, this.weight, this.options, where);
-    const dx = opts.inputGrad ?? true ? allocateTensor(runtime, this.input.shape, this.input.size) : null;
-    try {
-      runBackward(runtime, geometry, dyAddress, xAddress, wAddress, {
-        dx: dx?._address ?? 0, dw: this.weightGrad._address, db: this.biasGrad?._address ?? 0,
-      }, true);
-    } catch (error) {
-      dx?.dispose();
-      throw error;
-    }
-    return dx;
+    const checked = checkBackward(this.runtime, dy, this.input, this.weight, this.options, where);
+    const dx = opts.inputGrad ?? true ? allocateTensor(this.runtime, this.input.shape, this.input.size) : null;
+    return { ...checked, dx };
+  }
+
+  private targets(dx: Tensor | null) {
+    return { dx: dx?._address ?? 0, dw: this.weightGrad._address, db: this.biasGrad?._address ?? 0 };
   }
 
   /** Sets weightGrad and biasGrad to zero. */

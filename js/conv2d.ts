@@ -138,7 +138,8 @@ export function runKernel(outputs: Tensor[], kernel: () => void): void {
   }
 }
 
-function checkSelection(which: GradientSelection | undefined, where: string): Required<GradientSelection> {
+/** @internal Which gradients to compute, checked; each defaults to true. */
+export function checkSelection(which: GradientSelection | undefined, where: string): Required<GradientSelection> {
   const selection = checkOptionsObject(which, ["dx", "dw", "db"], where, "which");
   for (const key of ["dx", "dw", "db"] as const) {
     const value = selection[key];

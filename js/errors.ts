@@ -44,6 +44,8 @@ export const ErrorCode = {
   OUT_OF_MEMORY: "ERR_OUT_OF_MEMORY",
   /** scope() was given a function that returned a Promise. */
   ASYNC_SCOPE: "ERR_ASYNC_SCOPE",
+  /** A worker of the thread pool threw or died during an async call, or the pool was terminated. */
+  WORKER: "ERR_WORKER",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

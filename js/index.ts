@@ -4,6 +4,7 @@ export { init, memoryUsage, hasRelaxedSimd, Runtime } from "./runtime.js";
 export type { InitOptions, WasmSource } from "./runtime.js";
 export { Tensor, tensor, zeros, scope, keep } from "./tensor.js";
 export { conv2d, conv2dBackward } from "./conv2d.js";
+export { conv2dAsync, conv2dBackwardAsync } from "./conv2d-async.js";
 export type { Conv2dGradients, GradientSelection } from "./conv2d.js";
 export { conv2dOutputShape } from "./shape.js";
 export type { Conv2dOptions, PadSides } from "./geometry.js";

@@ -5,6 +5,7 @@ import { ConvError, ErrorCode, describe } from "./errors.js";
 import { Allocator, type MemoryUsage } from "./memory.js";
 import { GEOMETRY_FIELDS, checkOptionsObject, type ConvGeometry } from "./geometry.js";
 import { REQUIRED_EXPORTS, type KernelExports } from "./kernels.js";
+import { ThreadPool } from "./threads.js";
 
 /** Anything init() can load the module from. */
 export type WasmSource =
@@ -30,9 +31,20 @@ export interface InitOptions {
    * With `wasm` given, the module's own build must match a "fixed" or "relaxed" request.
    */
   simd?: "auto" | "fixed" | "relaxed";
+  /**
+   * Worker threads for the async API (conv2dAsync, conv2dBackwardAsync, the layers' *Async methods).
+   * 1 (default): the single-thread build, no workers. A number n > 1: the threads build on shared
+   * memory with n workers; ERR_INIT where SharedArrayBuffer or workers are missing (workerd, pages that
+   * are not crossOriginIsolated). "auto": as many workers as the machine has cores where threads are
+   * available, else the single-thread build; runtime.threads and runtime.threadsNote say which.
+   */
+  threads?: number | "auto";
 }
 
-const INIT_KEYS = ["wasm", "simd"];
+const INIT_KEYS = ["wasm", "simd", "threads"];
+/** Shared memory is declared with its maximum up front (the threads builds are compiled with it): 4 GiB. */
+const SHARED_MAXIMUM_PAGES = 65536;
+const SHARED_INITIAL_PAGES = 32;
 /** Bytes of the slot conv2dPlan writes into (a multiple of the allocator's 64-byte alignment). */
 const PLAN_BYTES = 256;
 
@@ -45,8 +57,19 @@ export class Runtime {
   private readonly geometryAddress: number;
   private readonly planAddress: number;
 
-  constructor(kernels: KernelExports) {
+  /** Worker threads the async API spreads a call over (1: it runs on the calling thread). */
+  readonly threads: number;
+  /** Why threads are not in use, where init({ threads: "auto" }) found them unavailable. */
+  readonly threadsNote: string | undefined;
+  /** @internal The worker pool (threads > 1). */
+  pool: ThreadPool | undefined;
+
+  /** @internal Use init(). */
+  constructor(kernels: KernelExports, pool?: ThreadPool, threadsNote?: string) {
     this.kernels = kernels;
+    this.pool = pool;
+    this.threads = pool?.size ?? 1;
+    this.threadsNote = threadsNote;
     this.allocator = new Allocator(kernels.memory, kernels.heapBase());
     this.simd = kernels.usesRelaxedSimd() ? "relaxed" : "fixed";
     this.geometryAddress = this.allocator.allocate(GEOMETRY_FIELDS.length * 4);
@@ -63,6 +86,14 @@ export class Runtime {
     const view = new Int32Array(this.kernels.memory.buffer, this.geometryAddress, GEOMETRY_FIELDS.length);
     for (let i = 0; i < GEOMETRY_FIELDS.length; i++) view[i] = g[GEOMETRY_FIELDS[i]!];
     return this.geometryAddress;
+  }
+
+  /**
+   * Ends the worker threads (if any); the async API then runs on the calling thread. Not needed for
+   * a Node process to exit: idle workers never keep it alive.
+   */
+  terminate(): void {
+    this.pool?.terminate();
   }
 
   /** Bytes in use by tensors (the runtime's own slots excluded), scratch and the wasm memory size. */
@@ -90,16 +121,48 @@ export async function init(options?: InitOptions): Promise<Runtime> {
       "init: options.simd: expected an engine with relaxed SIMD (Chromium, Deno, Bun; Node 20 only with --experimental-wasm-relaxed-simd), received an engine without it",
       { argument: "options.simd", expected: "an engine with relaxed SIMD", received: "an engine without it" });
   }
-  const source = opts.wasm ?? (simd === "fixed" || !relaxedAvailable ? bundledWasm("fixed") : bundledWasm("relaxed"));
+  const threads = await chooseThreads(opts.threads);
+  const build = simd === "fixed" || !relaxedAvailable ? "fixed" : "relaxed";
+  const source = opts.wasm ?? bundledWasm(build, threads.count > 1);
   let exports: KernelExports;
+  let pool: ThreadPool | undefined;
   try {
-    const result = await instantiate<Record<string, unknown>>(await resolveSource(source), {});
-    exports = result.exports as unknown as KernelExports;
+    let resolved = await resolveSource(source);
+    if (threads.count > 1) {
+      // Workers need the compiled Module (it is what crosses to them) and all share one memory.
+      const module = resolved instanceof WebAssembly.Module ? resolved
+        : await WebAssembly.compile(resolved instanceof Response ? await resolved.arrayBuffer() : resolved as BufferSource);
+      if (!WebAssembly.Module.imports(module).some((i) => i.kind === "memory")) {
+        throw new Error("options.wasm is not a threads build (it does not import a shared memory)");
+      }
+      const memory = new WebAssembly.Memory({ initial: SHARED_INITIAL_PAGES, maximum: SHARED_MAXIMUM_PAGES, shared: true });
+      const result = await instantiate<Record<string, unknown>>(module, { env: { memory } });
+      exports = result.exports as unknown as KernelExports;
+      checkExports(exports);
+      pool = await ThreadPool.start(threads.count, module, memory);
+    } else {
+      const result = await instantiate<Record<string, unknown>>(resolved, {});
+      exports = result.exports as unknown as KernelExports;
+    }
   } catch (cause) {
+    if (cause instanceof ConvError) throw cause;
     throw new ConvError(ErrorCode.INIT, `init: could not load the wasm module: ${(cause as Error)?.message ?? cause}`, {
       argument: "options.wasm", expected: "a valid wasm-conv2d module", received: describe(opts.wasm ?? "the bundled build"), cause,
     });
   }
+  checkExports(exports);
+  const runtime = new Runtime(exports, pool, threads.note);
+  if (opts.wasm !== undefined && simd !== "auto" && runtime.simd !== simd) {
+    runtime.terminate();
+    throw new ConvError(ErrorCode.INIT, `init: options.simd: expected a module built for "${simd}" SIMD, received a "${runtime.simd}" build`, {
+      argument: "options.simd", expected: `a "${simd}" build`, received: `a "${runtime.simd}" build`,
+    });
+  }
+  defaultRuntime = runtime;
+  return runtime;
+}
+
+function checkExports(exports: KernelExports): void {
   for (const name of REQUIRED_EXPORTS) {
     if (!(name in exports)) {
       throw new ConvError(ErrorCode.INIT, `init: the wasm module does not export "${name}": not a wasm-conv2d build`, {
@@ -107,14 +170,66 @@ export async function init(options?: InitOptions): Promise<Runtime> {
       });
     }
   }
-  const runtime = new Runtime(exports);
-  if (opts.wasm !== undefined && simd !== "auto" && runtime.simd !== simd) {
-    throw new ConvError(ErrorCode.INIT, `init: options.simd: expected a module built for "${simd}" SIMD, received a "${runtime.simd}" build`, {
-      argument: "options.simd", expected: `a "${simd}" build`, received: `a "${runtime.simd}" build`,
+}
+
+/** How many workers a threads option asks for, here; where "auto" finds none, why. */
+async function chooseThreads(value: unknown): Promise<{ count: number; note?: string }> {
+  if (value === undefined || value === 1) return { count: 1 };
+  const missing = threadsMissing();
+  if (value === "auto") {
+    if (missing) return { count: 1, note: missing };
+    const cores = await hardwareThreads();
+    return cores > 1 ? { count: cores } : { count: 1, note: "this machine has one core" };
+  }
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 256) {
+    throw new ConvError(ErrorCode.INVALID_OPTION, `init: options.threads: expected a whole number from 1 to 256 or "auto", received ${describe(value)}`, {
+      argument: "options.threads", expected: 'a whole number from 1 to 256 or "auto"', received: describe(value),
     });
   }
-  defaultRuntime = runtime;
-  return runtime;
+  if (missing) {
+    throw new ConvError(ErrorCode.INIT, `init: options.threads: expected an engine with shared memory and workers, received one where ${missing}`, {
+      argument: "options.threads", expected: "SharedArrayBuffer, wasm threads and workers", received: missing,
+    });
+  }
+  return { count: value };
+}
+
+/** Shared memory with a maximum, declared by an import: engines without wasm threads reject it. */
+const THREADS_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+  0x02, 0x10, 0x01, 0x03, 0x65, 0x6e, 0x76, 0x06, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, // import "env" "memory"
+  0x02, 0x03, 0x01, 0x01, // memory, shared, min 1, max 1
+]);
+
+/** Why threads cannot run here, or undefined if they can. */
+export function threadsMissing(): string | undefined {
+  if (typeof SharedArrayBuffer === "undefined") return "SharedArrayBuffer is missing (in a browser: serve the page with COOP/COEP headers)";
+  if ((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false) return "the page is not crossOriginIsolated";
+  try {
+    if (!WebAssembly.validate(THREADS_PROBE)) return "this engine has no wasm threads";
+  } catch {
+    return "this engine has no wasm threads";
+  }
+  if (!isNodeLike() && typeof Worker === "undefined") return "there are no Workers";
+  return undefined;
+}
+
+/** Node, or a runtime that answers to process.versions.node (Deno and Bun do). */
+export function isNodeLike(): boolean {
+  const versions = (globalThis as { process?: { versions?: Record<string, string | undefined> } }).process?.versions;
+  return !!versions?.node;
+}
+
+async function hardwareThreads(): Promise<number> {
+  const navigatorCores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
+  if (navigatorCores) return navigatorCores;
+  try {
+    const specifier = "node:os";
+    const os = (await import(/* @vite-ignore */ specifier)) as { availableParallelism?(): number; cpus(): unknown[] };
+    return os.availableParallelism?.() ?? os.cpus().length;
+  } catch {
+    return 1;
+  }
 }
 
 /** The Runtime of the latest init(); throws ERR_NOT_INITIALIZED before the first. */
@@ -133,7 +248,12 @@ export function memoryUsage(runtime?: Runtime): MemoryUsage {
 }
 
 // Literal URLs beside this module: bundlers (Vite, webpack, esbuild) see them and ship the files.
-function bundledWasm(build: "fixed" | "relaxed"): URL {
+function bundledWasm(build: "fixed" | "relaxed", threads: boolean): URL {
+  if (threads) {
+    return build === "relaxed"
+      ? new URL("../build/conv2d-relaxed-threads.wasm", import.meta.url)
+      : new URL("../build/conv2d-simd-threads.wasm", import.meta.url);
+  }
   return build === "relaxed"
     ? new URL("../build/conv2d-relaxed.wasm", import.meta.url)
     : new URL("../build/conv2d-simd.wasm", import.meta.url);

@@ -1,7 +1,7 @@
-// Runs one conv2d direction on the calling thread: plan its memory, prepare it, run every task of each phase.
+// Runs conv2d directions: plan the memory, prepare, run every task of each phase — on this thread, or on the worker pool.
 
 import { Direction } from "./kernels.js";
-import type { ConvGeometry } from "./geometry.js";
+import { convFlops, type ConvGeometry } from "./geometry.js";
 import type { Runtime } from "./runtime.js";
 
 /** The operands of one direction; see conv2dRun in assembly/conv2d/plan.ts. */
@@ -39,5 +39,44 @@ export function runOnThisThread(runtime: Runtime, call: DirectionCall): void {
   for (let phase = 0; phase < phases; phase++) {
     kernels.conv2dRun(call.direction, phase, block, call.a, call.b, call.out, call.accumulate ? 1 : 0,
       block + prepared, 0, kernels.conv2dTasks(block, phase));
+  }
+}
+
+/**
+ * Below this many FLOPs a call is not worth the workers (waking them and collecting their answers
+ * costs tens of microseconds): it runs on the calling thread, still in the queue's order.
+ */
+const SMALL_CALL_FLOPS = 2e6;
+
+/**
+ * The async path: each call in turn, in the pool's queue. A call's prepared block and one work block
+ * per worker are its own allocation (not the reusable scratch, which synchronous calls may be using
+ * meanwhile), freed when it ends or fails. Without a pool the calls simply run here.
+ */
+export async function runCalls(runtime: Runtime, calls: DirectionCall[]): Promise<void> {
+  const pool = runtime.pool;
+  if (!pool || pool.isTerminated) {
+    for (const call of calls) runOnThisThread(runtime, call);
+    return;
+  }
+  for (const call of calls) {
+    if (call.direction === Direction.BIAS || convFlops(call.geometry) < SMALL_CALL_FLOPS) {
+      await pool.enqueue(() => runOnThisThread(runtime, call));
+      continue;
+    }
+    const { prepared, work } = planBytes(runtime, call);
+    const block = runtime.allocator.allocate(prepared + work * pool.size);
+    try {
+      const kernels = runtime.kernels;
+      const phases = kernels.conv2dPrepare(call.direction, runtime.geometry(call.geometry), call.w, call.bias, block);
+      for (let phase = 0; phase < phases; phase++) {
+        await pool.run({
+          direction: call.direction, phase, prepared: block, a: call.a, b: call.b, out: call.out, accumulate: call.accumulate,
+          workBase: block + prepared, workStride: work, tasks: kernels.conv2dTasks(block, phase),
+        });
+      }
+    } finally {
+      runtime.allocator.free(block);
+    }
   }
 }

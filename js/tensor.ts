@@ -15,6 +15,10 @@ export class Tensor {
   readonly runtime: Runtime;
   /** @internal Byte address in linear memory; 0 once disposed. */
   _address: number;
+  /** @internal Async calls using this tensor right now; while > 0 a dispose() only defers the free. */
+  _pins = 0;
+  /** @internal The address to free when the last pin goes (a dispose() arrived while pinned). */
+  _pendingFree = 0;
 
   /** @internal Use tensor() or zeros(). */
   constructor(runtime: Runtime, shape: readonly number[], address: number) {
@@ -42,10 +46,11 @@ export class Tensor {
     return this;
   }
 
-  /** Frees the wasm memory. Idempotent. */
+  /** Frees the wasm memory (after any async call still using it finishes). Idempotent. */
   dispose(): void {
     if (this._address === 0) return;
-    this.runtime.allocator.free(this._address);
+    if (this._pins > 0) this._pendingFree = this._address;
+    else this.runtime.allocator.free(this._address);
     this._address = 0;
     untrack(this);
   }
@@ -102,6 +107,20 @@ export function tensorAddress(value: unknown, runtime: Runtime, where: string, a
     fail(ErrorCode.FOREIGN_TENSOR, where, argument, "a tensor from the same init() as the other arguments", "a tensor from another init()");
   }
   return value._address;
+}
+
+/** @internal Marks tensors as in use by an async call: their memory outlives a dispose() until unpin. */
+export function pin(tensors: (Tensor | null | undefined)[]): void {
+  for (const t of tensors) if (t) t._pins++;
+}
+
+/** @internal Ends an async call's use; frees what was disposed meanwhile. */
+export function unpin(tensors: (Tensor | null | undefined)[]): void {
+  for (const t of tensors) {
+    if (!t || --t._pins > 0 || t._pendingFree === 0) continue;
+    t.runtime.allocator.free(t._pendingFree);
+    t._pendingFree = 0;
+  }
 }
 
 /** @internal The runtime the first tensor argument belongs to (checked for being a live Tensor). */
