@@ -79,7 +79,9 @@ describe("init", () => {
   });
 
   it("checks its options", async () => {
-    expect(await codeOf(init({ wasm: wasmUrl, threads: 2 } as never))).toBe(ErrorCode.UNKNOWN_OPTION);
+    expect(await codeOf(init({ wasm: wasmUrl, workers: 2 } as never))).toBe(ErrorCode.UNKNOWN_OPTION);
+    // The single-thread build cannot share its memory with workers.
+    expect(await codeOf(init({ wasm: wasmUrl, threads: 2 }))).toBe(ErrorCode.INIT);
     expect(await codeOf(init({ simd: "turbo" } as never))).toBe(ErrorCode.INVALID_OPTION);
   });
 

@@ -105,8 +105,11 @@ try {${CONSUMER_CODE}\nwindow.result = result; } catch (error) { window.result =
     }
 
     it("emits the .wasm as an asset from new URL(…, import.meta.url), without copying by hand", async () => {
+      // One asset per build init() can pick: fixed and relaxed SIMD, each single-threaded and threaded.
       const assets = await readdir(join(outDir, "assets"));
-      expect(assets.filter((f) => /^conv2d-simd.*\.wasm$/.test(f))).toHaveLength(1);
+      for (const build of ["conv2d-simd", "conv2d-relaxed", "conv2d-simd-threads", "conv2d-relaxed-threads"]) {
+        expect(assets.filter((f) => new RegExp(`^${build}-[\\w-]+\\.wasm$`).test(f) && !f.slice(build.length + 1).includes("threads")), build).toHaveLength(1);
+      }
     });
 
     it("runs in Chromium", async () => {
