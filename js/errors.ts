@@ -44,6 +44,8 @@ export const ErrorCode = {
   OUT_OF_MEMORY: "ERR_OUT_OF_MEMORY",
   /** scope() was given a function that returned a Promise. */
   ASYNC_SCOPE: "ERR_ASYNC_SCOPE",
+  /** Class labels of the wrong count, not integers, or outside [0, classes). */
+  LABEL: "ERR_LABEL",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
