@@ -18,4 +18,7 @@ export function fillBatch(
   set: DigitSet, order: ArrayLike<number>, first: number, count: number, images: Float32Array, labels: Int32Array,
   random?: (() => number) | null, maxShift?: number,
 ): void;
-export function shiftRandom(seed: number): () => number;
+export function epochBatches(
+  set: DigitSet,
+  plan: { trainSize: number; batchSize: number; seed: number; epoch: number; maxShift: number },
+): Generator<{ images: Float32Array; labels: Int32Array; count: number; index: number; batches: number }>;

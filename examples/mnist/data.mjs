@@ -62,9 +62,22 @@ export function fillBatch(set, order, first, count, images, labels, random = nul
   }
 }
 
-/** A seeded () → [0, 1) generator for fillBatch's shifts. */
-export function shiftRandom(seed) {
-  return mulberry32(seed);
+/**
+ * The batches of one epoch, the same for every trainer given the same arguments: the first trainSize
+ * digits of set in a seeded order, shifted by seeded draws. Yields { images, labels, count, index,
+ * batches }; images and labels are reused buffers, valid until the next batch.
+ */
+export function* epochBatches(set, { trainSize, batchSize, seed, epoch, maxShift }) {
+  const order = permutation(trainSize, seed * 1000 + epoch);
+  const shifts = maxShift > 0 ? mulberry32(seed * 1000 + epoch + 500) : null;
+  const images = new Float32Array(batchSize * PIXELS);
+  const batches = Math.ceil(trainSize / batchSize);
+  for (let index = 0; index < batches; index++) {
+    const first = index * batchSize, count = Math.min(batchSize, trainSize - first);
+    const labels = new Int32Array(count);
+    fillBatch(set, order, first, count, images, labels, shifts, maxShift);
+    yield { images: images.subarray(0, count * PIXELS), labels, count, index, batches };
+  }
 }
 
 function gather(items) {

@@ -3,7 +3,7 @@
 import {
   Sequential, Conv2d, ReLU, MaxPool2x2, Flatten, Linear, Adam, softmaxCrossEntropy, countCorrect, tensor, scope,
 } from "wasm-conv2d";
-import { CLASSES, IMAGE_SIZE, PIXELS, fillBatch, permutation, shiftRandom } from "./data.mjs";
+import { CLASSES, IMAGE_SIZE, PIXELS, epochBatches } from "./data.mjs";
 
 /** What a run uses unless told otherwise: enough for ≥ 97 % on the 2,000 held-out digits. */
 export const DEFAULTS = Object.freeze({ epochs: 10, batchSize: 32, lr: 2e-3, lrDecay: 0.8, maxShift: 1, seed: 1, trainSize: 8000 });
@@ -27,9 +27,9 @@ export function leNet(seed, timers = null) {
 /**
  * Trains a fresh LeNet with Adam on data.train and evaluates on data.test after each epoch. Calls
  * onBatch({ epoch, batch, batches, loss }) after every step and onEpoch({ epoch, loss, trainAccuracy,
- * testAccuracy, seconds, convForwardSeconds, convBackwardSeconds, evaluationSeconds }) after every epoch:
- * seconds and the conv shares are the training steps' alone, the test-set evaluation is timed apart. Synchronous;
- * returns { model, history } (dispose the model when done).
+ * testAccuracy, seconds, convForwardSeconds, convBackwardSeconds, evaluationSeconds }) after every
+ * epoch: seconds and the conv times cover the training steps alone, the test-set evaluation is timed
+ * apart. Synchronous; returns { model, history } (dispose the model when done).
  */
 export function train(data, options = {}, { onBatch = () => {}, onEpoch = () => {} } = {}) {
   const { epochs, batchSize, lr, lrDecay, seed, maxShift } = { ...DEFAULTS, ...options };
@@ -37,34 +37,27 @@ export function train(data, options = {}, { onBatch = () => {}, onEpoch = () => 
   const timers = { forward: 0, backward: 0 };
   const model = leNet(seed, timers);
   const optimizer = new Adam(model.parameters(), { lr });
-  const batchImages = new Float32Array(batchSize * PIXELS);
-  const batches = Math.ceil(trainSize / batchSize);
   const history = [];
   try {
     for (let epoch = 1; epoch <= epochs; epoch++) {
-      const order = permutation(trainSize, seed * 1000 + epoch);
       optimizer.lr = lr * lrDecay ** (epoch - 1);
-      const shifts = maxShift > 0 ? shiftRandom(seed * 1000 + epoch + 500) : null;
       timers.forward = timers.backward = 0;
       const start = performance.now();
       let lossSum = 0, correct = 0;
-      for (let b = 0; b < batches; b++) {
-        const first = b * batchSize, count = Math.min(batchSize, trainSize - first);
-        const labels = new Int32Array(count);
-        fillBatch(data.train, order, first, count, batchImages, labels, shifts, maxShift);
+      for (const batch of epochBatches(data.train, { trainSize, batchSize, seed, epoch, maxShift })) {
         const { loss, hits } = scope(() => {
-          const x = tensor(batchImages.subarray(0, count * PIXELS), [count, 1, IMAGE_SIZE, IMAGE_SIZE]);
+          const x = tensor(batch.images, [batch.count, 1, IMAGE_SIZE, IMAGE_SIZE]);
           const logits = model.forward(x);
-          const { loss, grad } = softmaxCrossEntropy(logits, labels);
-          const hits = countCorrect(logits, labels);
+          const { loss, grad } = softmaxCrossEntropy(logits, batch.labels);
+          const hits = countCorrect(logits, batch.labels);
           optimizer.zeroGrad();
           model.backward(grad, { inputGrad: false });
           optimizer.step();
           return { loss, hits };
         });
-        lossSum += loss * count;
+        lossSum += loss * batch.count;
         correct += hits;
-        onBatch({ epoch, batch: b + 1, batches, loss });
+        onBatch({ epoch, batch: batch.index + 1, batches: batch.batches, loss });
       }
       const seconds = (performance.now() - start) / 1000;
       const convForwardSeconds = timers.forward / 1000, convBackwardSeconds = timers.backward / 1000;
