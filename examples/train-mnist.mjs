@@ -22,13 +22,19 @@ Options:
   --train N         how many training digits to use, up to 8000 (default ${DEFAULTS.trainSize})
   --help            this text`;
 
-const { values } = parseArgs({
-  options: {
-    epochs: { type: "string" }, "batch-size": { type: "string" }, lr: { type: "string" }, "lr-decay": { type: "string" },
-    shift: { type: "string" }, seed: { type: "string" }, train: { type: "string" }, help: { type: "boolean" },
-  },
-  strict: true,
-});
+let values;
+try {
+  ({ values } = parseArgs({
+    options: {
+      epochs: { type: "string" }, "batch-size": { type: "string" }, lr: { type: "string" }, "lr-decay": { type: "string" },
+      shift: { type: "string" }, seed: { type: "string" }, train: { type: "string" }, help: { type: "boolean" },
+    },
+    strict: true,
+  }));
+} catch (error) {
+  console.error(`${error.message}\n\n${HELP}`);
+  process.exit(2);
+}
 if (values.help) {
   console.log(HELP);
   process.exit(0);

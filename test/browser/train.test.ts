@@ -1,7 +1,11 @@
 // The train page in headless Chromium: a short training in a Web Worker lowers the loss and raises accuracy.
 
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import { init } from "wasm-conv2d";
 import { serve } from "../../examples/serve.mjs";
+import { splitDigits } from "../../examples/mnist/data.mjs";
+import { loadDigitsNode } from "../../examples/mnist/load-node.mjs";
+import { train } from "../../examples/mnist/lenet.mjs";
 import { chromiumAvailable, launchChromium } from "./chromium.js";
 
 const available = chromiumAvailable();
@@ -17,14 +21,16 @@ describe.runIf(available)("the train page in Chromium", () => {
     await server?.close();
   });
 
-  it("trains in a Web Worker on the package's digits: loss down, accuracy up, charts drawn", async () => {
+  it("trains in a Web Worker on the package's digits: loss down, accuracy up, charts drawn, the same run as in Node", async () => {
     const { context, close } = await launchChromium();
     try {
       const tab = await context.newPage();
       const errors: string[] = [];
       tab.on("pageerror", (e) => errors.push(String(e)));
       tab.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
-      await tab.goto(`${server.url}/examples/browser/train.html?epochs=3&trainSize=600&batchSize=20&autostart=1`);
+      const options = { epochs: 3, trainSize: 600, batchSize: 20 };
+      const query = Object.entries(options).map(([k, v]) => `${k}=${v}`).join("&");
+      await tab.goto(`${server.url}/examples/browser/train.html?${query}&autostart=1`);
       const handle = await tab.waitForFunction(() => (window as unknown as { trainResult?: unknown }).trainResult, null, { timeout: 90_000 });
       const result = await handle.jsonValue() as { error?: string; history?: EpochRecord[] };
       expect(result.error).toBeUndefined();
@@ -40,6 +46,11 @@ describe.runIf(available)("the train page in Chromium", () => {
       expect(await tab.locator("#loss-chart path").count()).toBe(1);
       expect(await tab.locator("#accuracy-chart path").count()).toBe(2);
       expect(await tab.locator("#status").textContent()).toMatch(/^test accuracy: \d+\.\d\d%/);
+      // The same seed in Node gives the same run, bit for bit: same kernels, same fixed-SIMD arithmetic.
+      await init();
+      const inNode = train(splitDigits(loadDigitsNode()), options);
+      inNode.model.dispose();
+      expect(history.map((r) => [r.loss, r.testAccuracy])).toEqual(inNode.history.map((r) => [r.loss, r.testAccuracy]));
     } finally {
       await close();
     }
