@@ -44,3 +44,15 @@ export class ConvGeometry {
     && g.strideHeight == 1 && g.strideWidth == 1
     && g.padTop == 0 && g.padBottom == 0 && g.padLeft == 0 && g.padRight == 0;
 }
+
+// One input channel per group (depthwise, any channel multiplier): the direct plane kernels run dx.
+@inline export function isDepthwise(g: ConvGeometry): bool {
+  return g.inChannels == g.groups;
+}
+
+// Forward and dw take the plane kernels only when too few filters share each channel to fill the
+// micro-kernel's 4-filter panels; a channel multiplier of 4 or more (one grey-scale input channel
+// into 8 filters, say) is a thin but well-shaped GEMM.
+@inline export function isThinDepthwise(g: ConvGeometry): bool {
+  return g.inChannels == g.groups && g.outChannels < 4 * g.groups;
+}

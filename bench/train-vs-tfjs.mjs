@@ -26,7 +26,7 @@ console.log("Seconds per epoch are the training steps alone (the test-set evalua
 
 const rows = [];
 if (values.only !== "tfjs") {
-  await init();
+  await init({ simd: "fixed" });
   const { model, history } = train(data, options, { onEpoch: (r) => log("wasm-conv2d", r) });
   model.dispose();
   rows.push(summary("wasm-conv2d (SIMD wasm)", history));

@@ -34,10 +34,11 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null | undefined, optio
   const runtime = runtimeOf(x, where, "x");
   const { geometry, xAddress, wAddress, bAddress } = checkForward(runtime, x, w, b, options, where);
   const shape = outputShape(geometry);
-  const geometryAddress = runtime.geometry(geometry);
-  const scratch = runtime.allocator.scratch(runtime.kernels.conv2dScratchBytes(geometryAddress));
+  // The output first: when it cannot exist, that is the error worth reporting, not the scratch.
   const out = allocateTensor(runtime, shape, shape.reduce((p, d) => p * d, 1));
   runKernel([out], () => {
+    const geometryAddress = runtime.geometry(geometry);
+    const scratch = runtime.allocator.scratch(runtime.kernels.conv2dScratchBytes(geometryAddress));
     runtime.kernels.conv2dForward(geometryAddress, xAddress, wAddress, bAddress, out._address, scratch);
   });
   return out;
@@ -54,8 +55,6 @@ export function conv2dBackward(
   const runtime = runtimeOf(dy, where, "dy");
   const { geometry, dyAddress, xAddress, wAddress } = checkBackward(runtime, dy, x, w, options, where);
   const selection = checkSelection(which, where);
-  const scratchBytes = runtime.kernels.conv2dScratchBytes(runtime.geometry(geometry));
-  const scratch = selection.dx || selection.dw ? runtime.allocator.scratch(scratchBytes) : 0;
   const made: Tensor[] = [];
   try {
     const dx = selection.dx ? allocateTensor(runtime, x.shape, x.size) : null;
@@ -64,6 +63,8 @@ export function conv2dBackward(
     if (dw) made.push(dw);
     const db = selection.db ? allocateTensor(runtime, [geometry.outChannels], geometry.outChannels) : null;
     if (db) made.push(db);
+    const scratchBytes = runtime.kernels.conv2dScratchBytes(runtime.geometry(geometry));
+    const scratch = selection.dx || selection.dw ? runtime.allocator.scratch(scratchBytes) : 0;
     runBackward(runtime, geometry, dyAddress, xAddress, wAddress, scratch,
       { dx: dx?._address ?? 0, dw: dw?._address ?? 0, db: db?._address ?? 0 }, false);
     return { dx, dw, db };
@@ -121,7 +122,7 @@ export function runBackward(
   if (targets.dx) kernels.conv2dBackwardInput(geometryAddress, dy, w, targets.dx, scratch);
 }
 
-/** @internal Runs a kernel; if it traps (a library bug), frees the outputs made for it before rethrowing. */
+/** @internal Runs a kernel (and what it needs first); if that throws, frees the outputs made for it before rethrowing. */
 export function runKernel(outputs: Tensor[], kernel: () => void): void {
   try {
     kernel();

@@ -1,6 +1,6 @@
 // wasm-conv2d's public entry: re-exports only.
 
-export { init, memoryUsage, Runtime } from "./runtime.js";
+export { init, memoryUsage, hasRelaxedSimd, Runtime } from "./runtime.js";
 export type { InitOptions, WasmSource } from "./runtime.js";
 export { Tensor, tensor, zeros, scope, keep } from "./tensor.js";
 export { conv2d, conv2dBackward } from "./conv2d.js";

@@ -24,8 +24,10 @@ export interface InitOptions {
    */
   wasm?: WasmSource;
   /**
-   * "fixed" (default): the plain SIMD build, whose results are bit-identical on every engine.
-   * "auto" picks the fastest build this engine runs; "relaxed" insists on the relaxed-SIMD (FMA) build.
+   * Which arithmetic to run. "auto" (default): the relaxed-SIMD build (fused multiply-add) where the
+   * engine has relaxed SIMD, else the fixed one. "fixed": the plain SIMD build, separate multiply and
+   * add, bit-identical on every engine. "relaxed": insist on FMA; ERR_INIT where the engine lacks it.
+   * With `wasm` given, the module's own build must match a "fixed" or "relaxed" request.
    */
   simd?: "auto" | "fixed" | "relaxed";
 }
@@ -67,18 +69,19 @@ let defaultRuntime: Runtime | undefined;
 /** Loads the kernels; the new Runtime becomes the default that tensor() and friends use. */
 export async function init(options?: InitOptions): Promise<Runtime> {
   const opts = checkOptionsObject(options, INIT_KEYS, "init", "options");
-  const simd = opts.simd ?? "fixed";
+  const simd = opts.simd ?? "auto";
   if (simd !== "fixed" && simd !== "auto" && simd !== "relaxed") {
     throw new ConvError(ErrorCode.INVALID_OPTION, `init: options.simd: expected "auto", "fixed" or "relaxed", received ${describe(simd)}`, {
       argument: "options.simd", expected: '"auto", "fixed" or "relaxed"', received: describe(simd),
     });
   }
-  if (simd === "relaxed" && opts.wasm === undefined) {
-    throw new ConvError(ErrorCode.INIT, "init: options.simd: the relaxed-SIMD build is not part of this version", {
-      argument: "options.simd", expected: '"fixed" or "auto"', received: '"relaxed"',
-    });
+  const relaxedAvailable = hasRelaxedSimd();
+  if (simd === "relaxed" && !relaxedAvailable) {
+    throw new ConvError(ErrorCode.INIT,
+      "init: options.simd: expected an engine with relaxed SIMD (Chromium, Deno, Bun; Node 20 only with --experimental-wasm-relaxed-simd), received an engine without it",
+      { argument: "options.simd", expected: "an engine with relaxed SIMD", received: "an engine without it" });
   }
-  const source = opts.wasm ?? bundledWasm();
+  const source = opts.wasm ?? (simd === "fixed" || !relaxedAvailable ? bundledWasm("fixed") : bundledWasm("relaxed"));
   let exports: KernelExports;
   try {
     const result = await instantiate<Record<string, unknown>>(await resolveSource(source), {});
@@ -96,6 +99,11 @@ export async function init(options?: InitOptions): Promise<Runtime> {
     }
   }
   const runtime = new Runtime(exports);
+  if (opts.wasm !== undefined && simd !== "auto" && runtime.simd !== simd) {
+    throw new ConvError(ErrorCode.INIT, `init: options.simd: expected a module built for "${simd}" SIMD, received a "${runtime.simd}" build`, {
+      argument: "options.simd", expected: `a "${simd}" build`, received: `a "${runtime.simd}" build`,
+    });
+  }
   defaultRuntime = runtime;
   return runtime;
 }
@@ -115,9 +123,33 @@ export function memoryUsage(runtime?: Runtime): MemoryUsage {
   return (runtime ?? currentRuntime("memoryUsage")).memoryUsage();
 }
 
-// A literal URL beside this module: bundlers (Vite, webpack, esbuild) see it and ship the file.
-function bundledWasm(): URL {
-  return new URL("../build/conv2d-simd.wasm", import.meta.url);
+// Literal URLs beside this module: bundlers (Vite, webpack, esbuild) see them and ship the files.
+function bundledWasm(build: "fixed" | "relaxed"): URL {
+  return build === "relaxed"
+    ? new URL("../build/conv2d-relaxed.wasm", import.meta.url)
+    : new URL("../build/conv2d-simd.wasm", import.meta.url);
+}
+
+/**
+ * The smallest module using a relaxed-SIMD instruction: (func (result v128) (f32x4.relaxed_madd
+ * (v128.const 0) (v128.const 0) (v128.const 0))). Engines without relaxed SIMD reject it.
+ */
+const RELAXED_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type: [] -> [v128]
+  0x03, 0x02, 0x01, 0x00, // one function of that type
+  0x0a, 0x3d, 0x01, 0x3b, 0x00, // code: one body of 59 bytes, no locals
+  ...[0, 1, 2].flatMap(() => [0xfd, 0x0c, ...new Array<number>(16).fill(0)]), // 3 × v128.const 0
+  0xfd, 0x85, 0x02, 0x0b, // f32x4.relaxed_madd, end
+]);
+
+/** Whether this engine runs relaxed SIMD (asked anew each time: Node can gain it via a V8 flag). */
+export function hasRelaxedSimd(): boolean {
+  try {
+    return WebAssembly.validate(RELAXED_PROBE);
+  } catch {
+    return false;
+  }
 }
 
 async function resolveSource(source: WasmSource): Promise<WebAssembly.Module | BufferSource | Response> {

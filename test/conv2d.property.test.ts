@@ -4,6 +4,7 @@ import { describe, it, expect, beforeAll } from "vitest";
 import fc from "fast-check";
 import { readFile } from "node:fs/promises";
 import { init, tensor, conv2d, conv2dBackward, scope, type Conv2dOptions, type Runtime } from "../js/index.js";
+import { BUILDS, initBuild } from "./builds.js";
 import { referenceConv2d, firstMismatch, samePadding, type ReferenceConfig } from "./reference.js";
 import { randomData, product } from "./setup.js";
 
@@ -115,44 +116,60 @@ function runProperty(runtime: Runtime, numRuns: number): void {
   );
 }
 
-describe("conv2d against the float64 reference", () => {
-  let release: Runtime;
-  let debug: Runtime;
+describe.each(BUILDS)("conv2d against the float64 reference (%s build)", (build) => {
+  let runtime: Runtime;
   beforeAll(async () => {
-    release = await init();
-    debug = await init({ wasm: await readFile(new URL("../build/conv2d-simd.debug.wasm", import.meta.url)) });
+    runtime = await initBuild(build);
+    expect(runtime.simd).toBe(build);
   });
 
-  it("agrees on out, dx, dw and db for 2,000 random configurations (release build)", () => {
-    runProperty(release, 2000);
+  it("agrees on out, dx, dw and db for 2,000 random configurations", () => {
+    runProperty(runtime, 2000);
   });
 
-  it("agrees on 300 random configurations in the debug build", () => {
-    runProperty(debug, 300);
-  });
-
-  it("exercises every kernel path: pointwise (1×1, stride 1, no pad) and im2col", () => {
+  it("exercises every kernel path: pointwise (1×1, stride 1, no pad), row panels, wrapped panels, stride 2", () => {
     const base = { N: 2, C: 4, H: 5, W: 6, F: 6, strideH: 1, strideW: 1, dilationH: 1, dilationW: 1, bias: true, seed: 7 };
-    expect(check(release, { ...base, KH: 1, KW: 1, groups: 2, pad: 0 })).toBeNull();
-    expect(check(release, { ...base, KH: 1, KW: 1, groups: 1, pad: 1 })).toBeNull();
-    expect(check(release, { ...base, KH: 3, KW: 2, groups: 1, pad: "same" })).toBeNull();
+    expect(check(runtime, { ...base, KH: 1, KW: 1, groups: 2, pad: 0 })).toBeNull();
+    expect(check(runtime, { ...base, KH: 1, KW: 1, groups: 1, pad: 1 })).toBeNull();
+    expect(check(runtime, { ...base, KH: 3, KW: 2, groups: 1, pad: "same" })).toBeNull();
+    // Rows of 20 outputs: whole 8-pixel panels inside one row (the fast gather) and panels that wrap.
+    expect(check(runtime, { ...base, H: 6, W: 22, KH: 3, KW: 3, pad: 0 , groups: 1 })).toBeNull();
+    expect(check(runtime, { ...base, H: 6, W: 44, KH: 3, KW: 3, pad: 1, strideW: 2, strideH: 2, groups: 2 })).toBeNull();
+    expect(check(runtime, { ...base, H: 6, W: 40, KH: 3, KW: 3, pad: 2, dilationW: 2, groups: 1 })).toBeNull();
+    // dx: the stride-1 sweep (padding within the kernel's span) and the scatter (wider padding, strides).
+    expect(check(runtime, { ...base, KH: 3, KW: 3, pad: { top: 3, bottom: 0, left: 1, right: 1 }, groups: 1 })).toBeNull();
+    // Depthwise (one input channel per group): stride 1 sweeps dx, stride 2 and wide padding scatter it.
+    const depthwise = { ...base, C: 4, F: 8, groups: 4, KH: 3, KW: 3, H: 9, W: 19 };
+    expect(check(runtime, { ...depthwise, pad: 1 })).toBeNull();
+    expect(check(runtime, { ...depthwise, pad: 1, strideH: 2, strideW: 2 })).toBeNull();
+    expect(check(runtime, { ...depthwise, pad: 3, strideW: 3, dilationH: 2 })).toBeNull();
+    expect(check(runtime, { ...depthwise, F: 4, pad: "same", dilationW: 2 })).toBeNull();
   });
 
-  it("agrees on GEMM tiles of every edge size (M and N from 1 to 13)", () => {
-    // Output channels set M (4-row tiles plus 1–3 remainder), output pixels set N (8 + 4 + 1 column tiles).
+  it("agrees on tiles of every edge size (filters and output pixels from 1 to 13)", () => {
+    // Output channels set the 4-filter panels (1–3 left over), output pixels the 8-pixel panels.
     for (let F = 1; F <= 13; F++) {
       for (let width = 1; width <= 13; width++) {
         const c: Case = { N: 1, C: 3, H: 2, W: width, F, KH: 1, KW: 1, strideH: 1, strideW: 1, dilationH: 1, dilationW: 1,
           groups: 1, pad: 0, bias: true, seed: F * 100 + width };
-        expect(check(release, c)).toBeNull();
-        expect(check(release, { ...c, KH: 2, pad: [1, 0] })).toBeNull();
+        expect(check(runtime, c)).toBeNull();
+        expect(check(runtime, { ...c, KH: 2, pad: [1, 0] })).toBeNull();
       }
     }
   });
 
-  it("handles a larger layer (C = 16, F = 24, 20×20, stride 2, pad 'same')", () => {
+  it("handles larger layers (C = 16, F = 24, 20×20, stride 2, pad 'same'; 1,500 output pixels per image)", () => {
     const c: Case = { N: 2, C: 16, H: 20, W: 20, F: 24, KH: 3, KW: 3, strideH: 2, strideW: 2, dilationH: 1, dilationW: 1,
       groups: 1, pad: "same", bias: true, seed: 99 };
-    expect(check(release, c)).toBeNull();
+    expect(check(runtime, c)).toBeNull();
+    // More output pixels than one dw reduction chunk.
+    expect(check(runtime, { ...c, N: 1, C: 3, F: 5, H: 30, W: 50, strideH: 1, strideW: 1, pad: 1 })).toBeNull();
+  });
+});
+
+describe("the debug build", () => {
+  it("agrees with the reference on 300 random configurations", async () => {
+    const debug = await init({ wasm: await readFile(new URL("../build/conv2d-simd.debug.wasm", import.meta.url)) });
+    runProperty(debug, 300);
   });
 });

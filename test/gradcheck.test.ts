@@ -1,8 +1,9 @@
 // Numerical gradient checks (centred differences) of dx, dw and db, and a test that the check can fail.
 
 import { describe, it, expect, beforeAll } from "vitest";
+import { BUILDS, initBuild } from "./builds.js";
 import {
-  init, conv2dBackward, gradcheckConv2d, relError, GRADCHECK_TOLERANCE, tensor,
+  conv2dBackward, gradcheckConv2d, relError, GRADCHECK_TOLERANCE, tensor,
   type Conv2dOptions, type Tensor,
 } from "../js/index.js";
 
@@ -16,9 +17,9 @@ const configurations = [
   { name: "1×1 pointwise", config: { kernelSize: 1, inChannels: 5, outChannels: 3 } },
 ];
 
-describe("gradcheckConv2d", () => {
+describe.each(BUILDS)("gradcheckConv2d (%s build)", (build) => {
   beforeAll(async () => {
-    await init();
+    await initBuild(build);
   });
 
   for (const { name, config } of configurations) {

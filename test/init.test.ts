@@ -2,7 +2,8 @@
 
 import { describe, it, expect } from "vitest";
 import { readFile } from "node:fs/promises";
-import { init, tensor, conv2d, ConvError, ErrorCode } from "../js/index.js";
+import { execFileSync } from "node:child_process";
+import { init, tensor, conv2d, hasRelaxedSimd, ConvError, ErrorCode } from "../js/index.js";
 
 const wasmUrl = new URL("../build/conv2d-simd.wasm", import.meta.url);
 
@@ -28,10 +29,34 @@ describe("init", () => {
     expect(await codeOf(() => tensor([1], [1]))).toBe(ErrorCode.NOT_INITIALIZED);
   });
 
-  it("loads the bundled build by default, reporting the fixed SIMD arithmetic", async () => {
-    const runtime = await init();
-    expect(runtime.simd).toBe("fixed");
-    works(runtime);
+  it("picks the relaxed-SIMD build where the engine has it, the fixed one where not, and says which", async () => {
+    // test/setup-v8.ts gave this Node relaxed SIMD; a plain Node 20 process lacks it (checked below).
+    expect(hasRelaxedSimd()).toBe(true);
+    const auto = await init();
+    expect(auto.simd).toBe("relaxed");
+    works(auto);
+    const fixed = await init({ simd: "fixed" });
+    expect(fixed.simd).toBe("fixed");
+    works(fixed);
+    works(await init({ simd: "relaxed" }));
+  });
+
+  it("in a Node without relaxed SIMD, auto falls back to fixed and relaxed is refused", () => {
+    const script = `
+      import { init, hasRelaxedSimd } from ${JSON.stringify(new URL("../dist/index.js", import.meta.url).href)};
+      const auto = await init();
+      let refused = "no";
+      try { await init({ simd: "relaxed" }); } catch (e) { refused = e.code; }
+      console.log(JSON.stringify({ has: hasRelaxedSimd(), auto: auto.simd, refused }));`;
+    const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+    expect(JSON.parse(out)).toEqual({ has: false, auto: "fixed", refused: ErrorCode.INIT });
+  });
+
+  it("checks that a given module matches an explicit simd request", async () => {
+    const relaxedBytes = await readFile(new URL("../build/conv2d-relaxed.wasm", import.meta.url));
+    expect((await init({ wasm: relaxedBytes })).simd).toBe("relaxed");
+    expect(await codeOf(init({ wasm: relaxedBytes, simd: "fixed" }))).toBe(ErrorCode.INIT);
+    expect(await codeOf(init({ wasm: await readFile(wasmUrl), simd: "relaxed" }))).toBe(ErrorCode.INIT);
   });
 
   it("accepts a WebAssembly.Module (what workerd hands over), bytes, a URL, a path string, a Response", async () => {

@@ -1,14 +1,12 @@
 // NaN and ±Infinity in the data propagate as IEEE arithmetic does (as in PyTorch): no exception, same pattern as the reference.
 
 import { describe, it, expect, beforeAll } from "vitest";
-import { init, tensor, conv2d, conv2dBackward, type Runtime } from "../js/index.js";
+import { tensor, conv2d, conv2dBackward, type Runtime } from "../js/index.js";
+import { BUILDS, initBuild, type Build } from "./builds.js";
 import { referenceConv2d, firstMismatch, type ReferenceConfig } from "./reference.js";
 import { randomData } from "./setup.js";
 
 let runtime: Runtime;
-beforeAll(async () => {
-  runtime = await init();
-});
 
 const cfg: ReferenceConfig = {
   N: 2, C: 4, H: 9, W: 11, F: 6, KH: 3, KW: 3, strideH: 2, strideW: 1,
@@ -29,7 +27,10 @@ function run(xData: Float32Array, wData: Float32Array, dyData: Float32Array) {
   return result;
 }
 
-describe("non-finite values", () => {
+describe.each(BUILDS)("non-finite values (%s build)", (build: Build) => {
+  beforeAll(async () => {
+    runtime = await initBuild(build);
+  });
   const outSize = 2 * 6 * 5 * 9; // Ho = ⌊(9 + 2 − 3) / 2⌋ + 1, Wo = 11 + 2 − 5 + 1
   for (const [name, value] of [["NaN", NaN], ["+Infinity", Infinity], ["-Infinity", -Infinity]] as const) {
     it(`a ${name} in x reaches exactly the outputs and weight gradients it touches`, () => {
@@ -75,5 +76,28 @@ describe("non-finite values", () => {
     }
     expect(actual.out.some(Number.isNaN)).toBe(true); // the padded border
     expect(actual.out.some((v) => v === Infinity || v === -Infinity)).toBe(true); // the interior
+  });
+
+  it("depthwise: an Infinity in w or x gives the reference's pattern (the padded-sweep shortcut is not taken)", () => {
+    const dcfg: ReferenceConfig = { ...cfg, C: 4, F: 8, groups: 4, strideH: 1, strideW: 1, dilationH: 2, dilationW: 1 };
+    const dOptions = { pad: 1, dilation: [2, 1] as [number, number], groups: 4 };
+    const xData = randomData(50, 2 * 4 * 9 * 11);
+    const wData = randomData(51, 8 * 9);
+    for (const [where, index] of [["w", 3 * 9 + 4], ["x", 200]] as const) {
+      const wd = wData.slice(), xd = xData.slice();
+      (where === "w" ? wd : xd)[index] = Infinity;
+      const x = tensor(xd, [2, 4, 9, 11], runtime);
+      const w = tensor(wd, [8, 1, 3, 3], runtime);
+      const out = conv2d(x, w, null, dOptions);
+      const dyData = randomData(52, out.size);
+      const dy = tensor(dyData, out.shape, runtime);
+      const grads = conv2dBackward(dy, x, w, dOptions);
+      const expected = referenceConv2d(dcfg, xd, wd, null, dyData);
+      expect(firstMismatch(out.toFloat32Array(), expected.out), `out, Infinity in ${where}`).toBeNull();
+      expect(firstMismatch(grads.dx!.toFloat32Array(), expected.dx), `dx, Infinity in ${where}`).toBeNull();
+      expect(firstMismatch(grads.dw!.toFloat32Array(), expected.dw), `dw, Infinity in ${where}`).toBeNull();
+      expect(grads.dx!.toFloat32Array().some((v) => !Number.isFinite(v))).toBe(where === "w");
+      for (const t of [x, w, out, dy, grads.dx!, grads.dw!, grads.db!]) t.dispose();
+    }
   });
 });

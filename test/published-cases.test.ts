@@ -1,16 +1,17 @@
 // Cases published elsewhere, with their published expected values: cs231n assignment 2 and ONNX's Conv tests.
 
 import { describe, it, expect, beforeAll } from "vitest";
-import { init, tensor, conv2d, relError, type Conv2dOptions } from "../js/index.js";
+import { tensor, conv2d, relError, type Conv2dOptions } from "../js/index.js";
+import { BUILDS, initBuild } from "./builds.js";
 
 /** numpy.linspace(start, stop, num), in float64. */
 function linspace(start: number, stop: number, num: number): number[] {
   return Array.from({ length: num }, (_, i) => start + ((stop - start) * i) / (num - 1));
 }
 
-describe("published cases", () => {
+describe.each(BUILDS)("published cases (%s build)", (build) => {
   beforeAll(async () => {
-    await init();
+    await initBuild(build);
   });
 
   // CS231n (Stanford), assignment 2, ConvolutionalNetworks.ipynb, "Convolution: Naive forward pass":

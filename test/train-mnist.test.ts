@@ -9,7 +9,7 @@ import { train } from "../examples/mnist/lenet.mjs";
 // The examples import the package by its name, as users do, so this file does too (the built dist/).
 let data: ReturnType<typeof splitDigits>;
 beforeAll(async () => {
-  await init();
+  await init({ simd: "fixed" });
   data = splitDigits(loadDigitsNode());
 });
 

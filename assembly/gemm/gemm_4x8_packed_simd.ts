@@ -1,0 +1,40 @@
+// C[4×8] = bias + Σ_k A[4×K]·B[K×8] over packed panels (A: k-major groups of 4, B: k-major rows of 8), f32x4.
+
+import { madd } from "../simd";
+
+// The register tile: 8 accumulators + 2 B vectors + 1 broadcast stay below the ~12 live v128 values
+// past which V8 spills to the stack. Both panels are read with constant offsets from one pointer each.
+// ldcBytes is C's row stride; bias (0 for none) points at the tile's 4 row biases.
+export function gemm4x8Packed(K: i32, a: usize, b: usize, c: usize, ldcBytes: usize, bias: usize): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  if (bias != 0) {
+    c00 = v128.load32_splat(bias); c01 = c00;
+    c10 = v128.load32_splat(bias, 4); c11 = c10;
+    c20 = v128.load32_splat(bias, 8); c21 = c20;
+    c30 = v128.load32_splat(bias, 12); c31 = c30;
+  }
+  // One step per iteration: unrolling by two made V8 hoist the second step's loads and spill.
+  for (let k = 0; k < K; k++) {
+    const b0 = v128.load(b), b1 = v128.load(b, 16);
+    const a0 = v128.load32_splat(a);
+    c00 = madd(a0, b0, c00); c01 = madd(a0, b1, c01);
+    const a1 = v128.load32_splat(a, 4);
+    c10 = madd(a1, b0, c10); c11 = madd(a1, b1, c11);
+    const a2 = v128.load32_splat(a, 8);
+    c20 = madd(a2, b0, c20); c21 = madd(a2, b1, c21);
+    const a3 = v128.load32_splat(a, 12);
+    c30 = madd(a3, b0, c30); c31 = madd(a3, b1, c31);
+    a += 16;
+    b += 32;
+  }
+  v128.store(c, c00); v128.store(c, c01, 16);
+  c += ldcBytes;
+  v128.store(c, c10); v128.store(c, c11, 16);
+  c += ldcBytes;
+  v128.store(c, c20); v128.store(c, c21, 16);
+  c += ldcBytes;
+  v128.store(c, c30); v128.store(c, c31, 16);
+}

@@ -1,0 +1,3 @@
+// Types for examples/browser/build.mjs, so the page test can build the page.
+
+export function buildExamplePage(): Promise<string>;
