@@ -32,7 +32,8 @@ export class Sequential implements Layer {
     try {
       for (const layer of this.layers) {
         const next = layer.forward(current);
-        if (current !== x) this.activations.push(keep(current));
+        // A layer may hand its input straight back (an identity); then it is still on its way out.
+        if (current !== x && next !== current) this.activations.push(keep(current));
         current = next;
       }
     } catch (error) {
@@ -53,11 +54,14 @@ export class Sequential implements Layer {
     let grad: Tensor | null = dy;
     for (let i = this.layers.length - 1; i >= 0; i--) {
       const incoming: Tensor = grad!;
+      let outgoing: Tensor | null = null;
       try {
-        grad = this.layers[i]!.backward(incoming, { inputGrad: i > 0 || inputGrad });
+        outgoing = this.layers[i]!.backward(incoming, { inputGrad: i > 0 || inputGrad });
       } finally {
-        if (incoming !== dy) incoming.dispose();
+        // Freed on success and on error alike, unless a layer handed it straight back.
+        if (incoming !== dy && outgoing !== incoming) incoming.dispose();
       }
+      grad = outgoing;
     }
     return grad;
   }

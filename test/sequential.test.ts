@@ -3,7 +3,7 @@
 import { describe, it, expect, beforeAll } from "vitest";
 import {
   init, tensor, scope, conv2d, relu, maxPool2x2, reshape, linear, softmaxCrossEntropy, Sequential, Conv2d, ReLU,
-  MaxPool2x2, Flatten, Linear, Adam, memoryUsage, type Runtime,
+  MaxPool2x2, Flatten, Linear, Adam, memoryUsage, ConvError, type Runtime, type Tensor,
 } from "../js/index.js";
 import { firstMismatch } from "./reference.js";
 import { referenceLinear } from "./reference-training.js";
@@ -115,5 +115,49 @@ describe("Sequential", () => {
     adam.dispose();
     model.dispose();
     x.dispose();
+  });
+});
+
+describe("Sequential with layers that hand tensors straight back", () => {
+  /** An identity layer: forward and backward return what they get. */
+  class Identity extends ReLU {
+    override forward(x: Tensor): Tensor {
+      return x;
+    }
+    override backward(dy: Tensor): Tensor {
+      return dy;
+    }
+  }
+
+  it("keeps them alive and leaks nothing, also when a backward fails", () => {
+    const before = memoryUsage(runtime).bytesInUse;
+    const model = new Sequential([new Linear({ inFeatures: 3, outFeatures: 2, seed: 1 }), new Identity(), new ReLU(), new Identity()]);
+    const x = tensor(randomData(1, 6), [2, 3]);
+    const y = model.forward(x);
+    expect(y.disposed).toBe(false);
+    const dy = tensor(randomData(2, 4), [2, 2]);
+    const dx = model.backward(dy)!;
+    expect(dx.shape).toEqual([2, 3]);
+    dx.dispose();
+    // A dy of the wrong shape fails in the ReLU, after the identity handed it on: nothing is left behind.
+    const wrong = tensor(randomData(3, 6), [2, 3]);
+    expect(() => model.backward(wrong)).toThrow(ConvError);
+    for (const t of [y, dy, wrong, x]) t.dispose();
+    model.dispose();
+    expect(memoryUsage(runtime).bytesInUse).toBe(before);
+  });
+
+  it("frees a gradient made between layers when the layer below fails", () => {
+    const model = new Sequential([new Linear({ inFeatures: 4, outFeatures: 3, seed: 2 }), new Flatten(), new ReLU()]);
+    const x = tensor(randomData(4, 8), [2, 4]);
+    const y = model.forward(x);
+    x.dispose(); // the first layer's cached input is gone: its backward fails after ReLU and Flatten made theirs
+    const bytes = memoryUsage(runtime).bytesInUse;
+    const dy = tensor(randomData(5, 6), [2, 3]);
+    expect(() => model.backward(dy)).toThrow(ConvError);
+    dy.dispose();
+    expect(memoryUsage(runtime).bytesInUse).toBe(bytes);
+    y.dispose();
+    model.dispose();
   });
 });
