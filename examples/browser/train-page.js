@@ -2,8 +2,10 @@
 // ?epochs=2&trainSize=400&autostart=1 fills the form from the URL and starts at once (the browser test does).
 
 import { drawChart } from "./chart.js";
+import { DEFAULTS as RUN_DEFAULTS } from "../mnist/defaults.mjs";
 
-const DEFAULTS = { epochs: 10, batchSize: 32, lr: 0.002, trainSize: 8000, seed: 1 };
+// The options the form offers; the others (lr decay, shifts) keep npm start's defaults in the worker.
+const DEFAULTS = Object.fromEntries(["epochs", "batchSize", "lr", "trainSize", "seed"].map((name) => [name, RUN_DEFAULTS[name]]));
 const form = document.getElementById("options");
 const status = document.getElementById("status");
 const progress = document.getElementById("progress");

@@ -24,7 +24,7 @@ export interface EpochRecord {
   evaluationSeconds: number;
 }
 
-export const DEFAULTS: Readonly<Required<TrainOptions>>;
+export { DEFAULTS } from "./defaults.mjs";
 export function leNet(seed: number, timers?: { forward: number; backward: number } | null): Sequential;
 export function train(
   data: { train: DigitSet; test: DigitSet },

@@ -4,9 +4,9 @@ import {
   Sequential, Conv2d, ReLU, MaxPool2x2, Flatten, Linear, Adam, softmaxCrossEntropy, countCorrect, tensor, scope,
 } from "wasm-conv2d";
 import { CLASSES, IMAGE_SIZE, PIXELS, epochBatches } from "./data.mjs";
+import { DEFAULTS } from "./defaults.mjs";
 
-/** What a run uses unless told otherwise: enough for ≥ 97 % on the 2,000 held-out digits. */
-export const DEFAULTS = Object.freeze({ epochs: 10, batchSize: 32, lr: 2e-3, lrDecay: 0.8, maxShift: 1, seed: 1, trainSize: 8000 });
+export { DEFAULTS };
 
 /**
  * conv 5×5 (8) → ReLU → max-pool → conv 5×5 (16) → ReLU → max-pool → linear (10); the softmax is in
