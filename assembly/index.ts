@@ -1,10 +1,6 @@
-// The module's exports: conv2d kernels and what the API needs to lay out memory around them.
+// The module's exports: conv2d planned, prepared and run in tasks, and what the API needs to lay out memory.
 
-export { conv2dForward } from "./conv2d/forward";
-export { conv2dBackwardInput } from "./conv2d/backward_input";
-export { conv2dBackwardFilter } from "./conv2d/backward_filter";
-export { conv2dBackwardBias } from "./conv2d/bias";
-export { conv2dScratchBytes } from "./conv2d/scratch";
+export { conv2dPlan, conv2dPrepare, conv2dTasks, conv2dRun } from "./conv2d/plan";
 
 // Where the module's own static data ends: the API's allocator owns everything above it.
 export function heapBase(): usize {

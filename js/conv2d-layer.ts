@@ -131,8 +131,7 @@ export class Conv2d {
     const { geometry, dyAddress, xAddress, wAddress } = checkBackward(runtime, dy, this.input, this.weight, this.options, where);
     const dx = opts.inputGrad ?? true ? allocateTensor(runtime, this.input.shape, this.input.size) : null;
     try {
-      const scratch = runtime.allocator.scratch(runtime.kernels.conv2dScratchBytes(runtime.geometry(geometry)));
-      runBackward(runtime, geometry, dyAddress, xAddress, wAddress, scratch, {
+      runBackward(runtime, geometry, dyAddress, xAddress, wAddress, {
         dx: dx?._address ?? 0, dw: this.weightGrad._address, db: this.biasGrad?._address ?? 0,
       }, true);
     } catch (error) {

@@ -3,6 +3,8 @@
 import { ErrorCode, describe, fail } from "./errors.js";
 import { checkOptionsObject, convGeometry, outputShape, type Conv2dOptions, type ConvGeometry } from "./geometry.js";
 import type { Runtime } from "./runtime.js";
+import { Direction } from "./kernels.js";
+import { runOnThisThread, type DirectionCall } from "./schedule.js";
 import { Tensor, allocateTensor, runtimeOf, tensorAddress } from "./tensor.js";
 
 /** Which gradients conv2dBackward computes; each defaults to true. A skipped one comes back null. */
@@ -37,9 +39,9 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null | undefined, optio
   // The output first: when it cannot exist, that is the error worth reporting, not the scratch.
   const out = allocateTensor(runtime, shape, shape.reduce((p, d) => p * d, 1));
   runKernel([out], () => {
-    const geometryAddress = runtime.geometry(geometry);
-    const scratch = runtime.allocator.scratch(runtime.kernels.conv2dScratchBytes(geometryAddress));
-    runtime.kernels.conv2dForward(geometryAddress, xAddress, wAddress, bAddress, out._address, scratch);
+    runOnThisThread(runtime, {
+      direction: Direction.FORWARD, geometry, w: wAddress, bias: bAddress, a: xAddress, b: 0, out: out._address, accumulate: false,
+    });
   });
   return out;
 }
@@ -63,9 +65,7 @@ export function conv2dBackward(
     if (dw) made.push(dw);
     const db = selection.db ? allocateTensor(runtime, [geometry.outChannels], geometry.outChannels) : null;
     if (db) made.push(db);
-    const scratchBytes = runtime.kernels.conv2dScratchBytes(runtime.geometry(geometry));
-    const scratch = selection.dx || selection.dw ? runtime.allocator.scratch(scratchBytes) : 0;
-    runBackward(runtime, geometry, dyAddress, xAddress, wAddress, scratch,
+    runBackward(runtime, geometry, dyAddress, xAddress, wAddress,
       { dx: dx?._address ?? 0, dw: dw?._address ?? 0, db: db?._address ?? 0 }, false);
     return { dx, dw, db };
   } catch (error) {
@@ -112,14 +112,20 @@ export function checkBackward(
  * added onto what the targets hold (a layer summing gradients); dx is always overwritten.
  */
 export function runBackward(
-  runtime: Runtime, geometry: ConvGeometry, dy: number, x: number, w: number, scratch: number,
-  targets: GradientTargets, accumulate: boolean,
+  runtime: Runtime, geometry: ConvGeometry, dy: number, x: number, w: number, targets: GradientTargets, accumulate: boolean,
 ): void {
-  const kernels = runtime.kernels;
-  const geometryAddress = runtime.geometry(geometry);
-  if (targets.db) kernels.conv2dBackwardBias(geometryAddress, dy, targets.db, accumulate ? 1 : 0);
-  if (targets.dw) kernels.conv2dBackwardFilter(geometryAddress, dy, x, targets.dw, scratch, accumulate ? 1 : 0);
-  if (targets.dx) kernels.conv2dBackwardInput(geometryAddress, dy, w, targets.dx, scratch);
+  for (const call of backwardCalls(geometry, dy, x, w, targets, accumulate)) runOnThisThread(runtime, call);
+}
+
+/** @internal The direction calls of a backward pass, db first, then dw, then dx. */
+export function backwardCalls(
+  geometry: ConvGeometry, dy: number, x: number, w: number, targets: GradientTargets, accumulate: boolean,
+): DirectionCall[] {
+  const calls: DirectionCall[] = [];
+  if (targets.db) calls.push({ direction: Direction.BIAS, geometry, w: 0, bias: 0, a: dy, b: 0, out: targets.db, accumulate });
+  if (targets.dw) calls.push({ direction: Direction.FILTER, geometry, w: 0, bias: 0, a: dy, b: x, out: targets.dw, accumulate });
+  if (targets.dx) calls.push({ direction: Direction.INPUT, geometry, w, bias: 0, a: dy, b: 0, out: targets.dx, accumulate: false });
+  return calls;
 }
 
 /** @internal Runs a kernel (and what it needs first); if that throws, frees the outputs made for it before rethrowing. */

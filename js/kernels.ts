@@ -5,12 +5,16 @@ export interface KernelExports {
   readonly memory: WebAssembly.Memory;
   heapBase(): number;
   usesRelaxedSimd(): number;
-  /** f64, so a geometry too large for wasm32 cannot wrap around to a small size. */
-  conv2dScratchBytes(geometry: number): number;
-  conv2dForward(geometry: number, x: number, w: number, bias: number, out: number, scratch: number): void;
-  conv2dBackwardInput(geometry: number, dy: number, w: number, dx: number, scratch: number): void;
-  conv2dBackwardFilter(geometry: number, dy: number, x: number, dw: number, scratch: number, accumulate: number): void;
-  conv2dBackwardBias(geometry: number, dy: number, db: number, accumulate: number): void;
+  /** Writes two f64 at plan (256 bytes): the prepared block's bytes and each thread's work bytes. */
+  conv2dPlan(geometry: number, direction: number, plan: number): void;
+  /** Fills the prepared block (packing, path, task counts); returns the number of phases. */
+  conv2dPrepare(direction: number, geometry: number, w: number, bias: number, prepared: number): number;
+  conv2dTasks(prepared: number, phase: number): number;
+  /** Runs tasks [t0, t1) of a phase with one thread's work block. */
+  conv2dRun(
+    direction: number, phase: number, prepared: number, a: number, b: number, out: number,
+    accumulate: number, work: number, t0: number, t1: number,
+  ): void;
   reluForward(x: number, y: number, count: number): void;
   reluBackward(x: number, dy: number, dx: number, count: number): void;
   maxPool2x2Forward(x: number, y: number, planes: number, height: number, width: number): void;
@@ -30,10 +34,13 @@ export interface KernelExports {
   copyFloats(src: number, dst: number, count: number): void;
 }
 
+/** conv2dPlan's directions. */
+export const Direction = { FORWARD: 0, INPUT: 1, FILTER: 2, BIAS: 3 } as const;
+export type Direction = (typeof Direction)[keyof typeof Direction];
+
 /** init() refuses a module missing any of these: it is not a wasm-conv2d build (or an older one). */
 export const REQUIRED_EXPORTS: readonly (keyof KernelExports)[] = [
-  "memory", "heapBase", "usesRelaxedSimd", "conv2dScratchBytes",
-  "conv2dForward", "conv2dBackwardInput", "conv2dBackwardFilter", "conv2dBackwardBias",
+  "memory", "heapBase", "usesRelaxedSimd", "conv2dPlan", "conv2dPrepare", "conv2dTasks", "conv2dRun",
   "reluForward", "reluBackward", "maxPool2x2Forward", "maxPool2x2Backward",
   "linearForward", "linearBackwardInput", "linearBackwardWeight", "linearBackwardBias",
   "softmaxCrossEntropy", "countCorrect", "sgdStep", "adamStep", "copyFloats",

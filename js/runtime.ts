@@ -33,6 +33,8 @@ export interface InitOptions {
 }
 
 const INIT_KEYS = ["wasm", "simd"];
+/** Bytes of the slot conv2dPlan writes into (a multiple of the allocator's 64-byte alignment). */
+const PLAN_BYTES = 256;
 
 /** One instantiated module with its memory, allocator and geometry slot. Tensors belong to exactly one. */
 export class Runtime {
@@ -41,12 +43,19 @@ export class Runtime {
   /** Which arithmetic the loaded build uses: "fixed" (mul then add) or "relaxed" (fused multiply-add). */
   readonly simd: "fixed" | "relaxed";
   private readonly geometryAddress: number;
+  private readonly planAddress: number;
 
   constructor(kernels: KernelExports) {
     this.kernels = kernels;
     this.allocator = new Allocator(kernels.memory, kernels.heapBase());
     this.simd = kernels.usesRelaxedSimd() ? "relaxed" : "fixed";
     this.geometryAddress = this.allocator.allocate(GEOMETRY_FIELDS.length * 4);
+    this.planAddress = this.allocator.allocate(PLAN_BYTES);
+  }
+
+  /** @internal 256 bytes where conv2dPlan writes its answer. */
+  planSlot(): number {
+    return this.planAddress;
   }
 
   /** Writes the geometry where the kernels read it and returns its address. */
@@ -56,10 +65,10 @@ export class Runtime {
     return this.geometryAddress;
   }
 
-  /** Bytes in use by tensors (the geometry slot excluded), scratch and the wasm memory size. */
+  /** Bytes in use by tensors (the runtime's own slots excluded), scratch and the wasm memory size. */
   memoryUsage(): MemoryUsage {
     const usage = this.allocator.usage();
-    const slot = Math.ceil((GEOMETRY_FIELDS.length * 4) / 64) * 64;
+    const slot = Math.ceil((GEOMETRY_FIELDS.length * 4) / 64) * 64 + PLAN_BYTES;
     return { ...usage, bytesInUse: usage.bytesInUse - slot, peakBytesInUse: usage.peakBytesInUse - slot };
   }
 }

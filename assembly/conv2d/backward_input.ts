@@ -1,63 +1,58 @@
 // dx[n,c,h,w] = Σ_{f,kh,kw} dy[n,f,i,j]·w[f,c,kh,kw] over i·sh − pt + kh·dh = h and j·sw − pl + kw·dw = w.
 
-import { ConvGeometry, groupInChannels, groupOutChannels, patchSize, isPointwise, isDepthwise } from "../geometry";
-import { depthwiseBackwardInput, depthwiseScratchBytes } from "./depthwise";
+import { ConvGeometry, groupInChannels, groupOutChannels, patchSize } from "../geometry";
 import { gemm4x8Packed } from "../gemm/gemm_4x8_packed_simd";
 import { packRowPanels, packTransposedRotated, packedRowPanelsBytes } from "../gemm/pack_panels";
-import { forwardGroup, forwardGroupBytes } from "./forward";
-import { cropInto, paddedBytes, paddedOrigin, writeTapOffsets, zeroFloats } from "./padded";
+import { gemmForwardPrepareOffsets, gemmForwardPreparedBytes, gemmForwardRun, gemmForwardTasks, gemmForwardWorkBytes, groupWeights } from "./forward";
+import { paddedWidth, writeTapOffsets, zeroFloats, SLACK } from "./padded";
 import { scatterTile } from "./scatter";
-import { copyTile, TILE_BYTES } from "./tile";
+import { TILE_BYTES } from "./tile";
 
 // Two ways, one result. At stride 1 (padding at most the dilated kernel's span, finite weights) dx is
-// the "full" correlation of dy, zero-padded by d·(K − 1) − p, with the rotated filter: a forward pass
-// through the same gather and micro-kernel, with nothing scattered. Otherwise dcol = w_gᵀ · dy_g is
-// computed a 4-tap × 8-pixel tile at a time and scattered straight into dx through the index map the
-// forward gather reads with (col2im): the stride-dilated, padding-cropped correlation as an adjoint.
-// A non-finite weight forces the scatter, which never multiplies a weight by a padding zero (0·∞ = NaN
-// where the exact result is ±∞).
-export function conv2dBackwardInput(geometry: usize, dy: usize, w: usize, dx: usize, scratch: usize): void {
-  const g = changetype<ConvGeometry>(geometry);
-  if (isDepthwise(g)) {
-    depthwiseBackwardInput(g, dy, w, dx, scratch);
-    return;
-  }
-  const Cg = groupInChannels(g), Fg = groupOutChannels(g), K = patchSize(g);
-  const sweepGeometry = transposedGeometry(g, scratch);
-  const work = scratch + GEOMETRY_BYTES;
-  for (let group = 0; group < g.groups; group++) {
-    const wg = w + (<usize>(group * Fg) * <usize>K << 2);
-    if (sweepGeometry != null) {
-      // The sweep's patches run over the Fg channels of dy: Fg·KH·KW taps.
-      const sweepTaps = Fg * g.kernelHeight * g.kernelWidth;
-      const packed = work;
-      if (packTransposedRotated(Fg, Cg, g.kernelHeight, g.kernelWidth, wg, packed)) {
-        forwardGroup(sweepGeometry, group, dy, packed, 0, dx, packed + packedRowPanelsBytes(Cg, sweepTaps));
-        continue;
-      }
-    }
-    scatterGroup(g, group, dy, wg, dx, work);
-  }
+// the "full" correlation of dy, zero-padded by d·(K − 1) − p, with the (f, c)-transposed, rotated
+// filter: a forward pass through the same gather and micro-kernel (sweep). Otherwise (scatter) dcol =
+// w_gᵀ · dy_g is computed a 4-tap × 8-pixel tile at a time and scattered, through the index map the
+// forward gather reads with, into zero-padded buffers: one per band of output rows, so bands are
+// independent tasks; a second phase adds the bands that overlap a dx row, in band order, and crops
+// the padding. A non-finite weight forces the scatter, which never multiplies a weight by a padding
+// zero (0·∞ = NaN where the exact result is ±∞). Depthwise layers have plane kernels (depthwise.ts).
+
+/** Output pixels (whole rows) per scatter band, and dx rows per reduce task. */
+const BAND_PIXELS = 128;
+const REDUCE_ROWS = 8;
+
+@inline function bandOutRows(g: ConvGeometry): i32 {
+  return max(1, (BAND_PIXELS + g.outWidth - 1) / g.outWidth);
 }
 
-/** Bytes of the geometry block transposedGeometry writes. */
-const GEOMETRY_BYTES: usize = 128;
+@inline function bandCount(g: ConvGeometry): i32 {
+  return (g.outHeight + bandOutRows(g) - 1) / bandOutRows(g);
+}
+
+/** Padded rows one band can reach: its output rows' span plus the dilated kernel. */
+@inline function bandRows(g: ConvGeometry): i32 {
+  return (bandOutRows(g) - 1) * g.strideHeight + (g.kernelHeight - 1) * g.dilationHeight + 1;
+}
+
+@inline function bandFloats(g: ConvGeometry): i32 {
+  return groupInChannels(g) * bandRows(g) * paddedWidth(g) + 2 * SLACK;
+}
 
 /**
  * At stride 1, dx is a forward convolution: input dy (F channels, Ho × Wo), output dx (C channels,
  * H × W), weights transposed in (f, c) and rotated 180°, padding d·(K − 1) − p per side, same
- * dilation and groups. Writes that geometry at dst and returns it, or null where the rule does not
- * apply (a stride, padding wider than the dilated kernel, or 1×1 stride 1, which needs no sweep).
+ * dilation and groups. Writes that geometry at dst and returns true, or false where the rule does
+ * not apply (a stride, or padding wider than the dilated kernel).
  */
-function transposedGeometry(g: ConvGeometry, dst: usize): ConvGeometry | null {
-  if (g.strideHeight != 1 || g.strideWidth != 1 || isPointwise(g)) return null;
+export function sweepGeometry(g: ConvGeometry, dst: usize): bool {
+  if (g.strideHeight != 1 || g.strideWidth != 1) return false;
   const spanH = g.dilationHeight * (g.kernelHeight - 1), spanW = g.dilationWidth * (g.kernelWidth - 1);
   const t = changetype<ConvGeometry>(dst);
   t.padTop = spanH - g.padTop;
   t.padBottom = spanH - g.padBottom;
   t.padLeft = spanW - g.padLeft;
   t.padRight = spanW - g.padRight;
-  if (t.padTop < 0 || t.padBottom < 0 || t.padLeft < 0 || t.padRight < 0) return null;
+  if (t.padTop < 0 || t.padBottom < 0 || t.padLeft < 0 || t.padRight < 0) return false;
   t.batch = g.batch;
   t.inChannels = g.outChannels;
   t.inHeight = g.outHeight;
@@ -72,53 +67,161 @@ function transposedGeometry(g: ConvGeometry, dst: usize): ConvGeometry | null {
   t.groups = g.groups;
   t.outHeight = g.inHeight;
   t.outWidth = g.inWidth;
-  return t;
+  return true;
 }
 
-// The general adjoint: dcol tiles (4 taps × 8 pixels) of w_gᵀ · dy_g scattered into dx. Pixels are the
-// outer loop and taps ascend inside it, so every dx element adds its terms in one fixed order,
-// whatever way the taps are split into panels (or, later, across threads by channel).
-function scatterGroup(g: ConvGeometry, group: i32, dy: usize, wg: usize, dx: usize, work: usize): void {
+// ---- the sweep
+
+export function sweepPreparedBytes(t: ConvGeometry): f64 {
+  return gemmForwardPreparedBytes(t);
+}
+
+export function sweepWorkBytes(t: ConvGeometry): f64 {
+  return gemmForwardWorkBytes(t);
+}
+
+/** Packs the transposed, rotated weights of every group (no bias); false if any weight is ±∞ or NaN. */
+export function sweepPrepare(g: ConvGeometry, t: ConvGeometry, w: usize, data: usize): bool {
   const Cg = groupInChannels(g), Fg = groupOutChannels(g), K = patchSize(g);
+  gemmForwardPrepareOffsets(t, data);
+  for (let group = 0; group < g.groups; group++) {
+    const packed = groupWeights(t, data, group);
+    zeroFloats(packed - (<usize>((Cg + 3) & ~3) << 2), (Cg + 3) & ~3); // the sweep's (absent) biases
+    if (!packTransposedRotated(Fg, Cg, g.kernelHeight, g.kernelWidth, w + (<usize>(group * Fg) * <usize>K << 2), packed)) return false;
+  }
+  return true;
+}
+
+export function sweepTasks(t: ConvGeometry): i32 {
+  return gemmForwardTasks(t);
+}
+
+export function sweepRun(t: ConvGeometry, data: usize, dy: usize, dx: usize, work: usize, t0: i32, t1: i32): void {
+  gemmForwardRun(t, data, dy, dx, work, t0, t1);
+}
+
+// ---- the scatter
+
+@inline function packedBytes(g: ConvGeometry): usize {
+  return packedRowPanelsBytes(patchSize(g), groupOutChannels(g));
+}
+
+@inline function offsetsBytes(g: ConvGeometry): usize {
+  return <usize>((patchSize(g) + 3) & ~3) << 2;
+}
+
+export function scatterPreparedBytes(g: ConvGeometry): f64 {
+  return <f64>g.groups * <f64>packedBytes(g) + <f64>offsetsBytes(g)
+    + <f64>g.batch * <f64>g.groups * <f64>bandCount(g) * <f64>bandFloats(g) * 4;
+}
+
+export function scatterWorkBytes(g: ConvGeometry): f64 {
+  return <f64>groupOutChannels(g) * 32 + <f64>TILE_BYTES;
+}
+
+/** w_gᵀ of every group in 4-tap panels (A[k, f] = w[f, k]), and tap offsets in a band buffer. */
+export function scatterPrepare(g: ConvGeometry, w: usize, data: usize): void {
+  const Fg = groupOutChannels(g), K = patchSize(g);
+  for (let group = 0; group < g.groups; group++) {
+    packRowPanels(K, Fg, w + (<usize>(group * Fg) * <usize>K << 2), 1, K, data + <usize>group * packedBytes(g));
+  }
+  writeTapOffsets(g, groupInChannels(g), bandRows(g) * paddedWidth(g), data + <usize>g.groups * packedBytes(g));
+}
+
+export function scatterTasks(g: ConvGeometry, phase: i32): i32 {
+  if (phase == 0) return g.batch * g.groups * bandCount(g);
+  return g.batch * g.groups * ((g.inHeight + REDUCE_ROWS - 1) / REDUCE_ROWS);
+}
+
+@inline function bandBuffer(g: ConvGeometry, data: usize, n: i32, group: i32, band: i32): usize {
+  const bands = data + <usize>g.groups * packedBytes(g) + offsetsBytes(g);
+  return bands + (<usize>(((n * g.groups + group) * bandCount(g) + band)) * <usize>bandFloats(g) << 2);
+}
+
+/** Phase 0: bands of output rows scattered into their own padded buffers. Phase 1: bands summed and cropped into dx. */
+export function scatterRun(g: ConvGeometry, phase: i32, data: usize, dy: usize, dx: usize, work: usize, t0: i32, t1: i32): void {
+  if (phase == 0) scatterBands(g, data, dy, work, t0, t1);
+  else reduceBands(g, data, dx, t0, t1);
+}
+
+function scatterBands(g: ConvGeometry, data: usize, dy: usize, work: usize, t0: i32, t1: i32): void {
+  const Fg = groupOutChannels(g), K = patchSize(g);
   const P = g.outHeight * g.outWidth;
-  const inPlane = <usize>(g.inHeight * g.inWidth);
   const planeBytes = <usize>P << 2;
-  const pointwise = isPointwise(g);
-  const packedA = work;
-  const panel = packedA + packedRowPanelsBytes(K, Fg);
+  const WP = paddedWidth(g);
+  const bands = bandCount(g), rows = bandOutRows(g);
+  const tapOffsets = data + <usize>g.groups * packedBytes(g);
+  const panel = work;
   const tile = panel + (<usize>Fg << 5);
-  const tapOffsets = tile + TILE_BYTES;
-  const padded = tapOffsets + (<usize>((K + 3) & ~3) << 2);
-  const paddedFloats = <i32>(paddedBytes(g, Cg) / 4);
-  // A[k, f] = w[f, k]: rows step one tap (stride 1), columns one filter (stride K).
-  packRowPanels(K, Fg, wg, 1, K, packedA);
-  writeTapOffsets(g, Cg, tapOffsets);
-  for (let n = 0; n < g.batch; n++) {
-    const dxg = dx + ((<usize>(n * g.inChannels + group * Cg) * inPlane) << 2);
+  for (let t = t0; t < t1; t++) {
+    const band = t % bands;
+    const group = (t / bands) % g.groups;
+    const n = t / bands / g.groups;
+    const buffer = bandBuffer(g, data, n, group, band);
+    zeroFloats(buffer, bandFloats(g));
+    // Padded row 0 of the band buffer is padded row band·rows·sh of the image.
+    const origin = buffer + (<usize>SLACK << 2) - (<usize>(band * rows * g.strideHeight * WP) << 2);
+    const packedA = data + <usize>group * packedBytes(g);
     const dyg = dy + (<usize>(n * g.outChannels + group * Fg) * <usize>P << 2);
-    if (!pointwise) zeroFloats(padded, paddedFloats);
-    for (let p0 = 0; p0 < P; p0 += 8) {
-      const count = min(8, P - p0);
+    const pixelStart = band * rows * g.outWidth;
+    const pixelEnd = min(P, pixelStart + rows * g.outWidth);
+    for (let p0 = pixelStart; p0 < pixelEnd; p0 += 8) {
+      const count = min(8, pixelEnd - p0);
       packOutputPanel(dyg, Fg, planeBytes, p0, count, panel);
       for (let k0 = 0; k0 < K; k0 += 4) {
-        const a = packedA + (<usize>k0 * <usize>Fg << 2);
-        if (pointwise) {
-          // 1×1 stride 1: tap k is channel k and pixel p is input pixel p, so the tile is dx itself.
-          const c = dxg + <usize>k0 * planeBytes + (<usize>p0 << 2);
-          const rows = min(4, K - k0);
-          if (rows == 4 && count == 8) {
-            gemm4x8Packed(Fg, a, panel, c, planeBytes, 0);
-          } else {
-            gemm4x8Packed(Fg, a, panel, tile, 32, 0);
-            copyTile(tile, rows, count, c, planeBytes);
-          }
-        } else {
-          gemm4x8Packed(Fg, a, panel, tile, 32, 0);
-          scatterTile(g, tile, tapOffsets, k0, min(K, k0 + 4), p0, count, paddedOrigin(padded));
-        }
+        gemm4x8Packed(Fg, packedA + (<usize>k0 * <usize>Fg << 2), panel, tile, 32, 0);
+        scatterTile(g, tile, tapOffsets, k0, min(K, k0 + 4), p0, count, origin);
       }
     }
-    if (!pointwise) cropInto(g, padded, Cg, dxg);
+  }
+}
+
+// dx[c, h, :] = Σ over the bands that reach padded row h + pt, in band order, of that row's image part.
+function reduceBands(g: ConvGeometry, data: usize, dx: usize, t0: i32, t1: i32): void {
+  const Cg = groupInChannels(g);
+  const H = g.inHeight, W = g.inWidth, WP = paddedWidth(g);
+  const chunks = (H + REDUCE_ROWS - 1) / REDUCE_ROWS;
+  const rows = bandOutRows(g), reach = bandRows(g), bands = bandCount(g);
+  const bandStep = rows * g.strideHeight;
+  const bandPlane = <usize>(reach * WP) << 2;
+  for (let t = t0; t < t1; t++) {
+    const chunk = t % chunks;
+    const group = (t / chunks) % g.groups;
+    const n = t / chunks / g.groups;
+    const h0 = chunk * REDUCE_ROWS, h1 = min(H, h0 + REDUCE_ROWS);
+    for (let c = 0; c < Cg; c++) {
+      const dxc = dx + (<usize>((n * g.inChannels + group * Cg + c) * H) * <usize>W << 2);
+      for (let h = h0; h < h1; h++) {
+        const hp = h + g.padTop;
+        const dst = dxc + (<usize>(h * W) << 2);
+        const first = max(0, (hp - reach + bandStep) / bandStep);
+        const last = min(bands - 1, hp / bandStep);
+        let initialised = false;
+        for (let band = first; band <= last; band++) {
+          const offset = hp - band * bandStep;
+          if (offset >= reach) continue;
+          const src = bandBuffer(g, data, n, group, band) + (<usize>SLACK << 2) + <usize>c * bandPlane
+            + (<usize>(offset * WP + g.padLeft) << 2);
+          addRow(dst, src, W, initialised);
+          initialised = true;
+        }
+        if (!initialised) zeroFloats(dst, W);
+      }
+    }
+  }
+}
+
+@inline function addRow(dst: usize, src: usize, count: i32, add: bool): void {
+  let i = 0;
+  if (add) {
+    for (; i + 4 <= count; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(src + o)));
+    }
+    for (; i < count; i++) store<f32>(dst + (<usize>i << 2), load<f32>(dst + (<usize>i << 2)) + load<f32>(src + (<usize>i << 2)));
+  } else {
+    for (; i + 4 <= count; i += 4) v128.store(dst + (<usize>i << 2), v128.load(src + (<usize>i << 2)));
+    for (; i < count; i++) store<f32>(dst + (<usize>i << 2), load<f32>(src + (<usize>i << 2)));
   }
 }
 
@@ -140,17 +243,3 @@ function packOutputPanel(dy: usize, channels: i32, planeBytes: usize, p0: i32, c
     panel += 32;
   }
 }
-
-/** Scratch bytes of conv2dBackwardInput: the geometry block, then the larger of the two ways' needs. */
-export function backwardInputScratchBytes(g: ConvGeometry): f64 {
-  if (isDepthwise(g)) return depthwiseScratchBytes(g);
-  const Cg = groupInChannels(g), Fg = groupOutChannels(g), K = patchSize(g);
-  let sweep: f64 = 0;
-  const t = transposedGeometry(g, scratchGeometry);
-  if (t != null) sweep = <f64>packedRowPanelsBytes(Cg, Fg * g.kernelHeight * g.kernelWidth) + forwardGroupBytes(t);
-  const scatter = <f64>packedRowPanelsBytes(K, Fg) + <f64>Fg * 32 + <f64>TILE_BYTES + <f64>((K + 3) & ~3) * 4 + paddedBytes(g, Cg);
-  return <f64>GEOMETRY_BYTES + max(sweep, scatter);
-}
-
-// A static block for transposedGeometry when only sizes are wanted (no scratch exists yet then).
-const scratchGeometry: usize = memory.data(<i32>GEOMETRY_BYTES, 16);

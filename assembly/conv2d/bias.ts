@@ -1,28 +1,28 @@
-// Bias forward and backward side by side: out[f, p] = b[f] before the GEMM adds onto it; db[f] = Σ_{n,p} dy[n, f, p].
+// db[f] = Σ_{n,p} dy[n, f, p], the bias gradient (the forward adds b[f] inside the GEMM tile, forward.ts).
 
 import { ConvGeometry } from "../geometry";
 
-// rows × columns block starting at out (row stride = columns), each row filled with its bias value.
-export function broadcastBias(out: usize, bias: usize, rows: i32, columns: i32): void {
-  for (let r = 0; r < rows; r++) {
-    const value = load<f32>(bias + (<usize>r << 2));
-    const splat = f32x4.splat(value);
-    const row = out + (<usize>r * <usize>columns << 2);
-    let j = 0;
-    for (; j + 4 <= columns; j += 4) v128.store(row + (<usize>j << 2), splat);
-    for (; j < columns; j++) store<f32>(row + (<usize>j << 2), value);
-  }
+/** Filters per db task. */
+const BIAS_CHUNK = 16;
+
+export function biasTasks(g: ConvGeometry): i32 {
+  return (g.outChannels + BIAS_CHUNK - 1) / BIAS_CHUNK;
 }
 
-// dy is (batch, channels, positions); four lanes of partial sums per channel, summed pairwise at the end.
-export function reduceBias(dy: usize, db: usize, batch: i32, channels: i32, positions: i32, accumulate: bool): void {
+/**
+ * db[f] (+)= Σ_{n,i,j} dy[n,f,i,j] for the filters of tasks [t0, t1): four lanes of partial sums per
+ * filter over the batch, summed pairwise at the end, so each db[f] has one fixed order.
+ */
+export function biasRun(g: ConvGeometry, dy: usize, db: usize, accumulate: bool, t0: i32, t1: i32): void {
+  const positions = g.outHeight * g.outWidth;
   const planeBytes = <usize>positions << 2;
   const vectorEnd = positions & ~3;
-  for (let f = 0; f < channels; f++) {
+  const fEnd = min(g.outChannels, t1 * BIAS_CHUNK);
+  for (let f = t0 * BIAS_CHUNK; f < fEnd; f++) {
     let lanes = f32x4.splat(0);
     let tail: f32 = 0;
-    for (let n = 0; n < batch; n++) {
-      const plane = dy + (<usize>n * <usize>channels + <usize>f) * planeBytes;
+    for (let n = 0; n < g.batch; n++) {
+      const plane = dy + (<usize>n * <usize>g.outChannels + <usize>f) * planeBytes;
       let j = 0;
       for (; j < vectorEnd; j += 4) lanes = f32x4.add(lanes, v128.load(plane + (<usize>j << 2)));
       for (; j < positions; j++) tail += load<f32>(plane + (<usize>j << 2));
@@ -32,10 +32,4 @@ export function reduceBias(dy: usize, db: usize, batch: i32, channels: i32, posi
     const target = db + (<usize>f << 2);
     store<f32>(target, accumulate ? load<f32>(target) + sum : sum);
   }
-}
-
-// db[f] (+)= Σ_{n,i,j} dy[n,f,i,j] for the geometry's N, F and Ho·Wo.
-export function conv2dBackwardBias(geometry: usize, dy: usize, db: usize, accumulate: bool): void {
-  const g = changetype<ConvGeometry>(geometry);
-  reduceBias(dy, db, g.batch, g.outChannels, g.outHeight * g.outWidth, accumulate);
 }

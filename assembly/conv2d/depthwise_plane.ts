@@ -56,7 +56,7 @@ export function padPlane(src: usize, H: i32, W: i32, padTop: i32, rows: i32, pad
  */
 export function depthwisePlane(
   xp: usize, rowStride: i32, w: usize, KH: i32, KW: i32, strideH: i32, strideW: i32, dilationH: i32, dilationW: i32,
-  outHeight: i32, outWidth: i32, bias: f32, out: usize, accumulate: bool,
+  outHeight: i32, outWidth: i32, bias: f32, out: usize, accumulate: bool, args: usize,
 ): void {
   const rowBytes = <usize>rowStride << 2;
   const strideBytes = <usize>strideW << 2;
@@ -64,7 +64,7 @@ export function depthwisePlane(
   const dilationRowBytes = <usize>dilationH * rowBytes;
   const rowStep = <usize>strideH * rowBytes;
   const outRowBytes = <usize>outWidth << 2;
-  const t = changetype<SweepTile>(sweepArguments);
+  const t = changetype<SweepTile>(args);
   t.rowStep = rowStep;
   t.w = w;
   t.KH = KH;
@@ -99,8 +99,9 @@ export function depthwisePlane(
 // stack, whose store-to-load round trip then set the pace (10 cycles a tap).
 const ROWS = 3;
 
-// What every tile of one plane shares, passed by pointer: the tile functions keep their registers
-// for accumulators instead of a dozen arguments.
+// What every tile of one plane shares, passed by pointer (SWEEP_ARGUMENTS_BYTES of the caller's
+// work memory: each thread its own): the tile functions keep their registers for accumulators
+// instead of a dozen arguments.
 @unmanaged class SweepTile {
   rowStep: usize;
   w: usize;
@@ -113,7 +114,7 @@ const ROWS = 3;
   outRowBytes: usize;
   accumulate: bool;
 }
-const sweepArguments: usize = memory.data(64, 16);
+export const SWEEP_ARGUMENTS_BYTES: usize = 64;
 
 @inline function tile(t: SweepTile, src: usize, dst: usize, rows: i32, vectors: i32, count: i32): void {
   const stride = t.strideW;

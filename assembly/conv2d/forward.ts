@@ -1,89 +1,127 @@
 // out[n,f,i,j] = b[f] + Σ_{c,kh,kw} x[n, g·Cg + c, i·sh − pt + kh·dh, j·sw − pl + kw·dw] · w[f,c,kh,kw], g = ⌊f / Fg⌋.
 
-import { ConvGeometry, groupInChannels, groupOutChannels, patchSize, isThinDepthwise, isPointwise } from "../geometry";
-import { depthwiseForward, depthwiseScratchBytes } from "./depthwise";
+import { ConvGeometry, groupInChannels, groupOutChannels, patchSize, isPointwise } from "../geometry";
 import { gemm4x8Packed } from "../gemm/gemm_4x8_packed_simd";
 import { packRowPanels, packedRowPanelsBytes } from "../gemm/pack_panels";
 import { gatherPanel, gatherPointwisePanel } from "./gather";
-import { padInput, paddedBytes, paddedOrigin, writeTapOffsets } from "./padded";
+import { padInputRows, paddedBytes, paddedHeight, paddedOrigin, paddedWidth, writeTapOffsets } from "./padded";
 import { copyTile, TILE_BYTES } from "./tile";
 
-// Per group, W_g (Fg × K, K = Cg·KH·KW) is packed once into 4-row panels; then per image, each run
-// of 8 output pixels is gathered into a K × 8 panel (im2col for just those pixels, L1-resident) and
-// every 4-filter panel of W_g multiplies it. The im2col matrix never exists whole. Depthwise layers
-// (one input channel per group) take the direct plane kernels instead.
-export function conv2dForward(geometry: usize, x: usize, w: usize, bias: usize, out: usize, scratch: usize): void {
-  const g = changetype<ConvGeometry>(geometry);
-  if (isThinDepthwise(g)) {
-    depthwiseForward(g, x, w, bias, out, scratch);
-    return;
-  }
+// The GEMM form. Prepared once per call (on the calling thread): W_g (Fg × K, K = Cg·KH·KW) of every
+// group packed into 4-row panels, the groups' biases padded to whole panels, and the offset of each
+// tap in a padded input plane. Then tasks, each a band of output rows of one image and group and a
+// run of filter panels: the band's input rows are copied into a zero-padded buffer, and for every
+// 8 output pixels the K × 8 panel is gathered (im2col for just those pixels, L1-resident) and
+// multiplied by each 4-filter panel. An output element is one micro-kernel call over all of K
+// whatever the tasks are, so the result does not depend on how tasks are spread over threads.
+
+/** Output pixels (whole rows) per task and 4-filter panels per task: sizes that keep tasks worth a thread. */
+const TASK_PIXELS = 256;
+const TASK_FILTER_PANELS = 16;
+
+@inline function rowsPerTask(g: ConvGeometry): i32 {
+  return max(1, (TASK_PIXELS + g.outWidth - 1) / g.outWidth);
+}
+
+@inline function filterChunks(g: ConvGeometry): i32 {
+  const panels = (groupOutChannels(g) + 3) >> 2;
+  return (panels + TASK_FILTER_PANELS - 1) / TASK_FILTER_PANELS;
+}
+
+@inline function tapOffsetsBytes(g: ConvGeometry): usize {
+  return <usize>((patchSize(g) + 3) & ~3) << 2;
+}
+
+@inline function biasBytes(g: ConvGeometry): usize {
+  return <usize>((groupOutChannels(g) + 3) & ~3) << 2;
+}
+
+export function gemmForwardPreparedBytes(g: ConvGeometry): f64 {
+  return <f64>tapOffsetsBytes(g) + <f64>g.groups * (<f64>biasBytes(g) + <f64>packedRowPanelsBytes(groupOutChannels(g), patchSize(g)));
+}
+
+export function gemmForwardWorkBytes(g: ConvGeometry): f64 {
+  const K = patchSize(g);
+  return <f64>K * 32 + <f64>TILE_BYTES + (isPointwise(g) ? 0 : paddedBytes(g, groupInChannels(g)));
+}
+
+export function gemmForwardTasks(g: ConvGeometry): i32 {
+  const bands = (g.outHeight + rowsPerTask(g) - 1) / rowsPerTask(g);
+  return g.batch * g.groups * bands * filterChunks(g);
+}
+
+/** Where a group's packed weights and padded biases sit in the prepared data. */
+@inline export function groupWeights(g: ConvGeometry, data: usize, group: i32): usize {
+  return data + tapOffsetsBytes(g) + <usize>group * (biasBytes(g) + packedRowPanelsBytes(groupOutChannels(g), patchSize(g))) + biasBytes(g);
+}
+
+@inline function groupBias(g: ConvGeometry, data: usize, group: i32): usize {
+  return groupWeights(g, data, group) - biasBytes(g);
+}
+
+/** Tap offsets; the caller then fills each group's weights (and biases) at groupWeights(). */
+export function gemmForwardPrepareOffsets(g: ConvGeometry, data: usize): void {
+  writeTapOffsets(g, groupInChannels(g), paddedHeight(g) * paddedWidth(g), data);
+}
+
+/** Packs W and the biases (bias 0 = none: zeros) for the forward pass proper. */
+export function gemmForwardPrepare(g: ConvGeometry, w: usize, bias: usize, data: usize): void {
   const Fg = groupOutChannels(g), K = patchSize(g);
-  const packedA = scratch;
-  const groupBias = packedA + packedRowPanelsBytes(Fg, K);
-  const work = groupBias + (<usize>((Fg + 3) & ~3) << 2);
+  gemmForwardPrepareOffsets(g, data);
   for (let group = 0; group < g.groups; group++) {
-    packRowPanels(Fg, K, w + (<usize>(group * Fg) * <usize>K << 2), K, 1, packedA);
-    if (bias != 0) {
-      // Padded to whole panels so the micro-kernel can always read 4 biases.
-      for (let f = 0; f < ((Fg + 3) & ~3); f++) {
-        store<f32>(groupBias + (<usize>f << 2), f < Fg ? load<f32>(bias + (<usize>(group * Fg + f) << 2)) : 0);
-      }
+    packRowPanels(Fg, K, w + (<usize>(group * Fg) * <usize>K << 2), K, 1, groupWeights(g, data, group));
+    const b = groupBias(g, data, group);
+    for (let f = 0; f < ((Fg + 3) & ~3); f++) {
+      store<f32>(b + (<usize>f << 2), bias != 0 && f < Fg ? load<f32>(bias + (<usize>(group * Fg + f) << 2)) : 0);
     }
-    forwardGroup(g, group, x, packedA, bias != 0 ? groupBias : 0, out, work);
   }
 }
 
-/**
- * Every image of one group through weights already packed (packRowPanels layout, Fg × K): per image the
- * group's channels are copied once into a zero-padded buffer, then for each run of 8 output pixels the
- * K × 8 panel is gathered from it and multiplied by each 4-filter panel. groupBias (0 for none) holds
- * the group's biases padded to whole panels; work is forwardGroupBytes of scratch.
- */
-export function forwardGroup(g: ConvGeometry, group: i32, x: usize, packedA: usize, groupBias: usize, out: usize, work: usize): void {
+/** Tasks [t0, t1) of the forward GEMM; work is gemmForwardWorkBytes of this thread's scratch. */
+export function gemmForwardRun(g: ConvGeometry, data: usize, x: usize, out: usize, work: usize, t0: i32, t1: i32): void {
   const Cg = groupInChannels(g), Fg = groupOutChannels(g), K = patchSize(g);
   const P = g.outHeight * g.outWidth;
   const inPlane = <usize>(g.inHeight * g.inWidth);
   const outRowBytes = <usize>P << 2;
   const pointwise = isPointwise(g);
+  const rows = rowsPerTask(g);
+  const bands = (g.outHeight + rows - 1) / rows;
+  const chunks = filterChunks(g);
   const panel = work;
   const tile = panel + (<usize>K << 5);
-  const tapOffsets = tile + TILE_BYTES;
-  const padded = tapOffsets + (<usize>((K + 3) & ~3) << 2);
-  writeTapOffsets(g, Cg, tapOffsets);
-  for (let n = 0; n < g.batch; n++) {
+  const padded = tile + TILE_BYTES;
+  for (let t = t0; t < t1; t++) {
+    const chunk = t % chunks;
+    let rest = t / chunks;
+    const band = rest % bands;
+    rest /= bands;
+    const group = rest % g.groups;
+    const n = rest / g.groups;
+    const oh0 = band * rows, oh1 = min(g.outHeight, oh0 + rows);
+    const f0 = chunk * TASK_FILTER_PANELS * 4, f1 = min(Fg, f0 + TASK_FILTER_PANELS * 4);
     const xg = x + ((<usize>(n * g.inChannels + group * Cg) * inPlane) << 2);
     const og = out + (<usize>(n * g.outChannels + group * Fg) * <usize>P << 2);
-    if (!pointwise) padInput(g, xg, Cg, padded);
-    for (let p0 = 0; p0 < P; p0 += 8) {
-      const count = min(8, P - p0);
+    const packed = groupWeights(g, data, group);
+    const biases = groupBias(g, data, group);
+    if (!pointwise) {
+      padInputRows(g, xg, Cg, padded, oh0 * g.strideHeight, (oh1 - 1) * g.strideHeight + (g.kernelHeight - 1) * g.dilationHeight + 1);
+    }
+    const pixelEnd = oh1 * g.outWidth;
+    for (let p0 = oh0 * g.outWidth; p0 < pixelEnd; p0 += 8) {
+      const count = min(8, pixelEnd - p0);
       if (pointwise) gatherPointwisePanel(xg, Cg, P, p0, count, panel);
-      else gatherPanel(g, paddedOrigin(padded), tapOffsets, K, p0, count, panel);
-      for (let f0 = 0; f0 < Fg; f0 += 4) {
-        const a = packedA + (<usize>f0 * <usize>K << 2);
-        const b = groupBias != 0 ? groupBias + (<usize>f0 << 2) : 0;
-        const c = og + <usize>f0 * outRowBytes + (<usize>p0 << 2);
-        const rows = min(4, Fg - f0);
-        if (rows == 4 && count == 8) {
-          gemm4x8Packed(K, a, panel, c, outRowBytes, b);
+      else gatherPanel(g, paddedOrigin(padded), data, K, p0, count, panel);
+      for (let f = f0; f < f1; f += 4) {
+        const a = packed + (<usize>f * <usize>K << 2);
+        const c = og + <usize>f * outRowBytes + (<usize>p0 << 2);
+        const valid = min(4, Fg - f);
+        if (valid == 4 && count == 8) {
+          gemm4x8Packed(K, a, panel, c, outRowBytes, biases + (<usize>f << 2));
         } else {
-          gemm4x8Packed(K, a, panel, tile, 32, b);
-          copyTile(tile, rows, count, c, outRowBytes);
+          gemm4x8Packed(K, a, panel, tile, 32, biases + (<usize>f << 2));
+          copyTile(tile, valid, count, c, outRowBytes);
         }
       }
     }
   }
-}
-
-/** Scratch bytes forwardGroup works in: the panel, a tile, the tap offsets and one image's padded channels. */
-export function forwardGroupBytes(g: ConvGeometry): f64 {
-  const K = patchSize(g);
-  return <f64>K * 32 + <f64>TILE_BYTES + <f64>((K + 3) & ~3) * 4 + (isPointwise(g) ? 0 : paddedBytes(g, groupInChannels(g)));
-}
-
-/** Scratch bytes of conv2dForward: packed W_g, the group's padded bias, then forwardGroup's work. */
-export function forwardScratchBytes(g: ConvGeometry): f64 {
-  if (isThinDepthwise(g)) return depthwiseScratchBytes(g);
-  const Fg = groupOutChannels(g), K = patchSize(g);
-  return <f64>packedRowPanelsBytes(Fg, K) + <f64>((Fg + 3) & ~3) * 4 + forwardGroupBytes(g);
 }

@@ -3,9 +3,9 @@
 import { ConvGeometry } from "../geometry";
 import { pixelOffset } from "./padded";
 
-// xp (padded.ts) has the zero padding written out, so no read here needs a bounds check. The
-// forward's panel holds 8 consecutive output pixels (raster order, possibly wrapping to the next
-// row); dw reads longer runs of pixels, one row segment at a time.
+// The forward's panel reads xp (padded.ts), which has the zero padding written out, so none of its
+// reads needs a bounds check; a panel holds 8 consecutive output pixels (raster order, possibly
+// wrapping to the next row). dw reads longer runs of pixels, one row segment at a time, from x.
 
 /**
  * The packed B panel of the forward micro-kernel: panel[t][lane] = xp[tapOffsets[t] + pixel p0 + lane]
@@ -98,12 +98,15 @@ export function gatherPointwisePanel(x: usize, channels: i32, positions: i32, p0
 
 /**
  * Rows of im2col for taps [tap0, tap1) and pixels [p0, p0 + count): dst[t − tap0][i], rows rowBytes
- * apart. dw gathers the im2col matrix a block of taps at a time; it never exists whole.
+ * apart, read straight from x (the group's channels of one image) with the padding as zeros. dw gathers
+ * the im2col matrix a block of taps at a time and never builds it whole; its runs are whole output
+ * rows, so the bounds cost little here and no padded copy is needed.
  */
 export function gatherRows(
-  g: ConvGeometry, xp: usize, tapOffsets: usize, tap0: i32, tap1: i32, p0: i32, count: i32, dst: usize, rowBytes: usize,
+  g: ConvGeometry, x: usize, tap0: i32, tap1: i32, p0: i32, count: i32, dst: usize, rowBytes: usize,
 ): void {
   const outWidth = g.outWidth;
+  const H = g.inHeight, W = g.inWidth, KH = g.kernelHeight, KW = g.kernelWidth;
   const stride = g.strideWidth;
   let i = 0;
   let p = p0;
@@ -111,30 +114,58 @@ export function gatherRows(
     const oh = p / outWidth;
     const ow = p - oh * outWidth;
     const length = min(count - i, outWidth - ow);
-    const base = pixelOffset(g, oh, ow);
+    const rowBase = oh * g.strideHeight - g.padTop;
+    const columnBase = ow * stride - g.padLeft;
+    const taps = KH * KW;
+    let c = tap0 / taps;
+    let kh = (tap0 - c * taps) / KW;
+    let kw = tap0 - c * taps - kh * KW;
     let row = dst + (<usize>i << 2);
     for (let t = tap0; t < tap1; t++) {
-      const src = xp + (<usize>(load<i32>(tapOffsets + (<usize>t << 2)) + base) << 2);
-      copyStrided(src, stride, length, row);
+      const ih = rowBase + kh * g.dilationHeight;
+      if (<u32>ih >= <u32>H) {
+        zeroRun(row, length);
+      } else {
+        copyBounded(x + (<usize>((c * H + ih) * W) << 2), columnBase + kw * g.dilationWidth, stride, W, length, row);
+      }
       row += rowBytes;
+      if (++kw == KW) {
+        kw = 0;
+        if (++kh == KH) {
+          kh = 0;
+          c++;
+        }
+      }
     }
     i += length;
     p += length;
   }
 }
 
-// dst[l] = src[l·stride] for l < length.
-@inline function copyStrided(src: usize, stride: i32, length: i32, dst: usize): void {
-  let l = 0;
+// dst[l] = row[iw0 + l·stride] where 0 ≤ that < width, else 0.
+@inline function copyBounded(row: usize, iw0: i32, stride: i32, width: i32, length: i32, dst: usize): void {
+  const first = iw0 >= 0 ? 0 : min(length, (stride - 1 - iw0) / stride);
+  const end = max(first, width - 1 - iw0 < 0 ? 0 : min(length, (width - 1 - iw0) / stride + 1));
+  zeroRun(dst, first);
+  const src = row + (<usize>iw0 << 2);
+  let l = first;
   if (stride == 1) {
-    for (; l + 4 <= length; l += 4) v128.store(dst + (<usize>l << 2), v128.load(src + (<usize>l << 2)));
+    for (; l + 4 <= end; l += 4) v128.store(dst + (<usize>l << 2), v128.load(src + (<usize>l << 2)));
   } else if (stride == 2) {
-    for (; l + 4 <= length; l += 4) {
+    for (; l + 4 <= end; l += 4) {
       const s = src + (<usize>l << 3);
       v128.store(dst + (<usize>l << 2), v128.shuffle<f32>(v128.load(s), v128.load(s, 16), 0, 2, 4, 6));
     }
   }
-  for (; l < length; l++) store<f32>(dst + (<usize>l << 2), load<f32>(src + (<usize>(l * stride) << 2)));
+  for (; l < end; l++) store<f32>(dst + (<usize>l << 2), load<f32>(src + (<usize>(l * stride) << 2)));
+  zeroRun(dst + (<usize>end << 2), length - end);
+}
+
+@inline function zeroRun(dst: usize, length: i32): void {
+  const zero = f32x4.splat(0);
+  let l = 0;
+  for (; l + 4 <= length; l += 4) v128.store(dst + (<usize>l << 2), zero);
+  for (; l < length; l++) store<f32>(dst + (<usize>l << 2), 0);
 }
 
 // Byte offset of panel lane `lane`'s pixel (p0 + lane, or p0 for lanes past count) in the padded plane.

@@ -32,29 +32,41 @@ export function paddedBytes(g: ConvGeometry, channels: i32): f64 {
 
 /** Copies `channels` planes of x (H × W each) into the padded buffer, zeros in the border and slack. */
 export function padInput(g: ConvGeometry, x: usize, channels: i32, buffer: usize): void {
+  zeroFloats(buffer, SLACK);
+  padInputRows(g, x, channels, buffer, 0, paddedHeight(g));
+  zeroFloats(paddedOrigin(buffer) + (<usize>(channels * paddedHeight(g) * paddedWidth(g)) << 2), SLACK);
+}
+
+/**
+ * Writes only padded rows [r0, r1) of each plane (the rest of the buffer is left as it was): a task
+ * that computes a band of output rows reads no others. Every read of a row outside the band lands
+ * in a lane the gather masks away or never stores.
+ */
+export function padInputRows(g: ConvGeometry, x: usize, channels: i32, buffer: usize, r0: i32, r1: i32): void {
   const H = g.inHeight, W = g.inWidth;
   const WP = paddedWidth(g), HP = paddedHeight(g);
-  zeroFloats(buffer, SLACK);
-  let dst = paddedOrigin(buffer);
-  let src = x;
+  const planeBytes = <usize>(HP * WP) << 2;
+  const rowBytes = <usize>WP << 2;
+  const from = max(r0, 0), to = min(r1, HP);
   for (let c = 0; c < channels; c++) {
-    for (let r = 0; r < HP; r++) {
+    const plane = paddedOrigin(buffer) + <usize>c * planeBytes;
+    const source = x + (<usize>(c * H * W) << 2);
+    for (let r = from; r < to; r++) {
+      const dst = plane + <usize>r * rowBytes;
       const ih = r - g.padTop;
       if (<u32>ih >= <u32>H) {
         zeroFloats(dst, WP);
-      } else {
-        zeroFloats(dst, g.padLeft);
-        const to = dst + (<usize>g.padLeft << 2);
-        let i = 0;
-        for (; i + 4 <= W; i += 4) v128.store(to + (<usize>i << 2), v128.load(src + (<usize>i << 2)));
-        for (; i < W; i++) store<f32>(to + (<usize>i << 2), load<f32>(src + (<usize>i << 2)));
-        zeroFloats(to + (<usize>W << 2), g.padRight);
-        src += <usize>W << 2;
+        continue;
       }
-      dst += <usize>WP << 2;
+      zeroFloats(dst, g.padLeft);
+      const target = dst + (<usize>g.padLeft << 2);
+      const src = source + (<usize>(ih * W) << 2);
+      let i = 0;
+      for (; i + 4 <= W; i += 4) v128.store(target + (<usize>i << 2), v128.load(src + (<usize>i << 2)));
+      for (; i < W; i++) store<f32>(target + (<usize>i << 2), load<f32>(src + (<usize>i << 2)));
+      zeroFloats(target + (<usize>W << 2), g.padRight);
     }
   }
-  zeroFloats(dst, SLACK);
 }
 
 /** Copies the image area of a padded buffer (what a scatter accumulated) into dx, dropping the padding: the crop of the adjoint. */
@@ -76,14 +88,14 @@ export function cropInto(g: ConvGeometry, buffer: usize, channels: i32, dx: usiz
   }
 }
 
-/** tapOffsets[t] = c·HP·WP + kh·dh·WP + kw·dw for the K = channels·KH·KW taps, as i32. */
-export function writeTapOffsets(g: ConvGeometry, channels: i32, tapOffsets: usize): void {
-  const WP = paddedWidth(g), plane = paddedHeight(g) * WP;
+/** tapOffsets[t] = c·planeFloats + kh·dh·WP + kw·dw for the K = channels·KH·KW taps, as i32. */
+export function writeTapOffsets(g: ConvGeometry, channels: i32, planeFloats: i32, tapOffsets: usize): void {
+  const WP = paddedWidth(g);
   let t: usize = tapOffsets;
   for (let c = 0; c < channels; c++) {
     for (let kh = 0; kh < g.kernelHeight; kh++) {
       for (let kw = 0; kw < g.kernelWidth; kw++) {
-        store<i32>(t, c * plane + kh * g.dilationHeight * WP + kw * g.dilationWidth);
+        store<i32>(t, c * planeFloats + kh * g.dilationHeight * WP + kw * g.dilationWidth);
         t += 4;
       }
     }

@@ -3,9 +3,10 @@
 import { ConvGeometry } from "../geometry";
 import { pixelOffset } from "./padded";
 
-// The adjoint of gatherPanel. Scattering into the padded buffer (padded.ts) needs no bounds checks;
-// the padding is cropped away once per image (cropInto). Tile row r is tap tap0 + r (rows past tap1
-// are ignored), lane l is output pixel p0 + l (lanes past count are ignored).
+// The adjoint of gatherPanel. Scattering into a padded buffer (padded.ts) needs no bounds checks;
+// the padding is cropped away afterwards. Tile row r is tap tap0 + r (rows past tap1 are ignored),
+// lane l is output pixel p0 + l (lanes past count are ignored). dxp is where padded row 0, column 0
+// of the first channel would be: a band buffer that starts at a later row passes its start moved back.
 export function scatterTile(
   g: ConvGeometry, tile: usize, tapOffsets: usize, tap0: i32, tap1: i32, p0: i32, count: i32, dxp: usize,
 ): void {
