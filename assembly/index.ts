@@ -11,3 +11,13 @@ export function heapBase(): usize {
 export function usesRelaxedSimd(): bool {
   return ASC_FEATURE_RELAXED_SIMD;
 }
+
+// Training layers: activation, pooling, dense, loss, optimisers, reshape.
+export { reluForward, reluBackward } from "./activation/relu";
+export { maxPool2x2Forward, maxPool2x2Backward } from "./pool/max_pool_2x2";
+export { linearForward, linearBackwardInput, linearBackwardWeight, linearBackwardBias } from "./dense/linear";
+export { softmaxCrossEntropy } from "./loss/softmax_cross_entropy";
+export { countCorrect } from "./loss/count_correct";
+export { sgdStep } from "./optim/sgd";
+export { adamStep } from "./optim/adam";
+export { copyFloats } from "./tensor/copy";

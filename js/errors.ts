@@ -46,6 +46,8 @@ export const ErrorCode = {
   ASYNC_SCOPE: "ERR_ASYNC_SCOPE",
   /** A worker of the thread pool threw or died during an async call, or the pool was terminated. */
   WORKER: "ERR_WORKER",
+  /** Class labels of the wrong count, not integers, or outside [0, classes). */
+  LABEL: "ERR_LABEL",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

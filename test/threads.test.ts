@@ -103,7 +103,7 @@ describe("the pool", () => {
     const pending = api.conv2dAsync(x, w, null, { pad: 1 });
     // Kill a worker while the phase runs (the pool is internal; the test reaches in on purpose).
     await new Promise((r) => setTimeout(r, 1));
-    (runtime.pool as unknown as { workers: { terminate(): void }[] }).workers[0]!.terminate();
+    (runtime as unknown as { pool: { workers: { terminate(): void }[] } }).pool.workers[0]!.terminate();
     const error = await pending.then(() => null, (e: unknown) => e);
     expect(error).toBeInstanceOf(api.ConvError);
     expect((error as api.ConvError).code).toBe(api.ErrorCode.WORKER);
@@ -117,7 +117,7 @@ describe("the pool", () => {
     const runtime = await api.init({ simd: "fixed", threads: 2 });
     runtimes.push(runtime);
     // A prepared block past the end of memory makes conv2dRun trap with an out-of-bounds access.
-    const pool = runtime.pool!;
+    const pool = (runtime as unknown as { pool: { run(job: object): Promise<void> } }).pool;
     const error = await pool.run({
       direction: 0, phase: 0, prepared: 0xfffffff0, a: 0, b: 0, out: 0, accumulate: false, workBase: 0, workStride: 0, tasks: 4,
     }).then(() => null, (e: unknown) => e);

@@ -16,7 +16,7 @@ const shape = [2, 16, 24, 24];
 const wShape = [24, 16, 3, 3];
 const checks: { name: string; passed: boolean }[] = [];
 for (const options of [{ pad: 1 }, { pad: 1, stride: 2 }]) {
-  const results = [];
+  const results: Uint32Array[][] = [];
   for (const runtime of [single, threaded]) {
     const x = api.tensor(rnd(2 * 16 * 576, 1), shape, runtime);
     const w = api.tensor(rnd(24 * 144, 2), wShape, runtime);

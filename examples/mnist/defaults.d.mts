@@ -1,0 +1,5 @@
+// Types for examples/mnist/defaults.mjs.
+
+export const DEFAULTS: Readonly<{
+  epochs: number; batchSize: number; lr: number; lrDecay: number; maxShift: number; seed: number; trainSize: number;
+}>;

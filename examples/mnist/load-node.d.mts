@@ -1,0 +1,3 @@
+// Types for examples/mnist/load-node.mjs.
+
+export function loadDigitsNode(): number[][];

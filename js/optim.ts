@@ -1,0 +1,192 @@
+// The optimisers SGD (with momentum) and Adam, as in torch.optim: they update parameters in place in wasm.
+
+import { ErrorCode, describe, fail } from "./errors.js";
+import { checkOptionsObject } from "./geometry.js";
+import type { Parameter } from "./conv2d-layer.js";
+import { buildOrFree, ownedTensor } from "./layer.js";
+import type { Runtime } from "./runtime.js";
+import { Tensor, tensorAddress } from "./tensor.js";
+
+export interface SGDOptions {
+  /** Learning rate (required), ≥ 0. */
+  lr: number;
+  /** Momentum μ ≥ 0 (default 0: plain SGD, no velocity buffers). */
+  momentum?: number;
+  /** L2 penalty λ ≥ 0 added to the gradient as λ·p (default 0). */
+  weightDecay?: number;
+}
+
+export interface AdamOptions {
+  /** Learning rate ≥ 0 (default 1e-3). */
+  lr?: number;
+  /** [β₁, β₂], each in [0, 1) (default [0.9, 0.999]). */
+  betas?: readonly [number, number];
+  /** ε > 0 added to the denominator (default 1e-8). */
+  eps?: number;
+  /** L2 penalty λ ≥ 0 added to the gradient as λ·p (default 0; this is Adam's, not AdamW's, decay). */
+  weightDecay?: number;
+}
+
+/**
+ * Stochastic gradient descent with momentum, exactly torch.optim.SGD (dampening 0, not Nesterov):
+ * g = grad + λ·p; v = μ·v + g (v starts at 0, so the first v is g); p −= lr·v.
+ */
+export class SGD {
+  private rate: number;
+  readonly momentum: number;
+  readonly weightDecay: number;
+  private readonly params: readonly Parameter[];
+  private readonly velocity: readonly (Tensor | null)[];
+
+  constructor(parameters: readonly Parameter[], options: SGDOptions) {
+    const where = "SGD";
+    const runtime = checkParameters(parameters, where);
+    if (options === null || typeof options !== "object") fail(ErrorCode.INVALID_OPTION, where, "options", "an options object with lr", describe(options));
+    const opts = checkOptionsObject(options, ["lr", "momentum", "weightDecay"], where, "options");
+    this.rate = nonNegative(opts.lr, undefined, where, "options.lr");
+    this.momentum = nonNegative(opts.momentum, 0, where, "options.momentum");
+    this.weightDecay = nonNegative(opts.weightDecay, 0, where, "options.weightDecay");
+    this.params = [...parameters];
+    this.velocity = buildOrFree((made) =>
+      this.params.map((p) => (this.momentum === 0 ? null : ownedTensor(runtime, p.value.shape, null, made))));
+  }
+
+
+  /** The learning rate; set it between steps for a schedule (a finite number ≥ 0). */
+  get lr(): number {
+    return this.rate;
+  }
+
+  set lr(value: number) {
+    this.rate = nonNegative(value, undefined, "SGD", "lr");
+  }
+
+  /** One update of every parameter from its grad (which it does not clear: call zeroGrad()). */
+  step(): void {
+    const where = "SGD.step";
+    this.params.forEach((p, i) => {
+      const [value, grad] = addresses(p, i, where);
+      const velocity = this.velocity[i] ? tensorAddress(this.velocity[i], p.value.runtime, where, "velocity") : 0;
+      p.value.runtime.kernels.sgdStep(value, grad, velocity, p.value.size, this.lr, this.momentum, this.weightDecay);
+    });
+  }
+
+  /** Sets every parameter's gradient to zero. */
+  zeroGrad(): void {
+    for (const p of this.params) p.grad.write(new Float32Array(p.grad.size));
+  }
+
+  /** Frees the velocity buffers (not the parameters, which belong to their layers). */
+  dispose(): void {
+    for (const t of this.velocity) t?.dispose();
+  }
+}
+
+/**
+ * Adam, exactly torch.optim.Adam (not AMSGrad): g = grad + λ·p; m = β₁m + (1−β₁)g; v = β₂v + (1−β₂)g²;
+ * p −= lr/(1−β₁ᵗ) · m / (√v / √(1−β₂ᵗ) + ε), with t the number of step() calls so far, from 1.
+ */
+export class Adam {
+  private rate: number;
+  readonly betas: readonly [number, number];
+  readonly eps: number;
+  readonly weightDecay: number;
+  /** Steps taken (t of the bias corrections). */
+  stepCount = 0;
+  private readonly params: readonly Parameter[];
+  private readonly moments: readonly { m: Tensor; v: Tensor }[];
+
+  constructor(parameters: readonly Parameter[], options: AdamOptions = {}) {
+    const where = "Adam";
+    const runtime = checkParameters(parameters, where);
+    const opts = checkOptionsObject(options, ["lr", "betas", "eps", "weightDecay"], where, "options");
+    this.rate = nonNegative(opts.lr, 1e-3, where, "options.lr");
+    const betas = opts.betas ?? [0.9, 0.999];
+    if (!Array.isArray(betas) || betas.length !== 2 || !betas.every((b) => typeof b === "number" && b >= 0 && b < 1)) {
+      fail(ErrorCode.INVALID_OPTION, where, "options.betas", "[β₁, β₂], each a number in [0, 1)", describe(betas));
+    }
+    this.betas = [betas[0], betas[1]];
+    this.eps = nonNegative(opts.eps, 1e-8, where, "options.eps");
+    if (this.eps === 0) fail(ErrorCode.INVALID_OPTION, where, "options.eps", "a positive number", "0");
+    this.weightDecay = nonNegative(opts.weightDecay, 0, where, "options.weightDecay");
+    this.params = [...parameters];
+    this.moments = buildOrFree((made) => this.params.map((p) => ({
+      m: ownedTensor(runtime, p.value.shape, null, made),
+      v: ownedTensor(runtime, p.value.shape, null, made),
+    })));
+  }
+
+
+  /** The learning rate; set it between steps for a schedule (a finite number ≥ 0). */
+  get lr(): number {
+    return this.rate;
+  }
+
+  set lr(value: number) {
+    this.rate = nonNegative(value, undefined, "Adam", "lr");
+  }
+
+  /** One update of every parameter from its grad (which it does not clear: call zeroGrad()). */
+  step(): void {
+    const where = "Adam.step";
+    const checked = this.params.map((p, i) => addresses(p, i, where));
+    this.stepCount++;
+    const [beta1, beta2] = this.betas;
+    // In float64 once per step; the kernel gets them rounded to float32 as PyTorch's float32 tensors do.
+    const stepSize = this.lr / (1 - beta1 ** this.stepCount);
+    const correction2 = Math.sqrt(1 - beta2 ** this.stepCount);
+    this.params.forEach((p, i) => {
+      const [value, grad] = checked[i]!;
+      const { m, v } = this.moments[i]!;
+      const runtime = p.value.runtime;
+      runtime.kernels.adamStep(value, grad, tensorAddress(m, runtime, where, "m"), tensorAddress(v, runtime, where, "v"), p.value.size,
+        beta1, beta2, this.eps, this.weightDecay, stepSize, correction2);
+    });
+  }
+
+  /** Sets every parameter's gradient to zero. */
+  zeroGrad(): void {
+    for (const p of this.params) p.grad.write(new Float32Array(p.grad.size));
+  }
+
+  /** Frees the moment buffers (not the parameters, which belong to their layers). */
+  dispose(): void {
+    for (const { m, v } of this.moments) {
+      m.dispose();
+      v.dispose();
+    }
+  }
+}
+
+// A non-empty list of { value, grad } pairs of live tensors of one shape each, all from one runtime.
+function checkParameters(parameters: unknown, where: string): Runtime {
+  if (!Array.isArray(parameters) || parameters.length === 0) {
+    fail(ErrorCode.INVALID_OPTION, where, "parameters", "a non-empty array of { value, grad } (layer.parameters())", describe(parameters));
+  }
+  const first = (parameters[0] as Parameter | undefined)?.value;
+  if (!(first instanceof Tensor)) fail(ErrorCode.NOT_A_TENSOR, where, "parameters[0].value", "a Tensor", describe(first));
+  const runtime = first.runtime;
+  parameters.forEach((p: unknown, i: number) => {
+    if (p === null || typeof p !== "object") fail(ErrorCode.INVALID_OPTION, where, `parameters[${i}]`, "{ value, grad }", describe(p));
+    const { value, grad } = p as Parameter;
+    tensorAddress(value, runtime, where, `parameters[${i}].value`);
+    tensorAddress(grad, runtime, where, `parameters[${i}].grad`);
+    if (value.shape.length !== grad.shape.length || value.shape.some((d, k) => grad.shape[k] !== d)) {
+      fail(ErrorCode.GRAD_SHAPE, where, `parameters[${i}].grad`, `the value's shape ${describe([...value.shape])}`, `shape ${describe([...grad.shape])}`);
+    }
+  });
+  return runtime;
+}
+
+function addresses(p: Parameter, i: number, where: string): [number, number] {
+  const runtime = p.value.runtime;
+  return [tensorAddress(p.value, runtime, where, `parameters[${i}].value`), tensorAddress(p.grad, runtime, where, `parameters[${i}].grad`)];
+}
+
+function nonNegative(value: unknown, fallback: number | undefined, where: string, argument: string): number {
+  if (value === undefined && fallback !== undefined) return fallback;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+    fail(ErrorCode.INVALID_OPTION, where, argument, "a finite number ≥ 0", describe(value));
+  }
+  return value;
+}

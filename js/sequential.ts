@@ -1,0 +1,88 @@
+// Sequential: layers run in order; backward in reverse; parameters, zeroGrad and dispose over all of them.
+
+import { ErrorCode, describe, fail } from "./errors.js";
+import type { Parameter } from "./conv2d-layer.js";
+import { wantsInputGrad, type BackwardOptions, type Layer } from "./layer.js";
+import { Tensor, keep } from "./tensor.js";
+
+const LAYER_METHODS = ["forward", "backward", "parameters", "zeroGrad", "dispose"] as const;
+
+/**
+ * A chain of layers (nn.Sequential). It owns the activations between its layers: each forward() frees
+ * the previous call's, so a training loop leaks nothing even without scope(). The input and the
+ * returned output belong to the caller; the input must stay alive until backward().
+ */
+export class Sequential implements Layer {
+  readonly layers: readonly Layer[];
+  private activations: Tensor[] = [];
+
+  constructor(layers: readonly Layer[]) {
+    const where = "Sequential";
+    if (!Array.isArray(layers) || layers.length === 0) fail(ErrorCode.INVALID_OPTION, where, "layers", "a non-empty array of layers", describe(layers));
+    layers.forEach((layer: unknown, i: number) => {
+      const missing = LAYER_METHODS.find((m) => typeof (layer as Record<string, unknown> | null)?.[m] !== "function");
+      if (missing) fail(ErrorCode.INVALID_OPTION, where, `layers[${i}]`, `a layer (with ${LAYER_METHODS.join(", ")})`, `${describe(layer)} without ${missing}()`);
+    });
+    this.layers = Object.freeze([...layers]);
+  }
+
+  forward(x: Tensor): Tensor {
+    this.freeActivations();
+    let current = x;
+    try {
+      for (const layer of this.layers) {
+        const next = layer.forward(current);
+        // A layer may hand its input straight back (an identity); then it is still on its way out.
+        if (current !== x && next !== current) this.activations.push(keep(current));
+        current = next;
+      }
+    } catch (error) {
+      if (current !== x) current.dispose();
+      this.freeActivations();
+      throw error;
+    }
+    return current;
+  }
+
+  /**
+   * Runs every layer's backward in reverse order, so each parameter's grad gains its dL/dθ, and returns
+   * dL/dx (null with { inputGrad: false }: the first layer then skips its dx). The gradients between
+   * layers are freed as soon as they are used; dy stays the caller's.
+   */
+  backward(dy: Tensor, options?: BackwardOptions): Tensor | null {
+    const inputGrad = wantsInputGrad(options, "Sequential.backward");
+    let grad: Tensor | null = dy;
+    for (let i = this.layers.length - 1; i >= 0; i--) {
+      const incoming: Tensor = grad!;
+      let outgoing: Tensor | null = null;
+      try {
+        outgoing = this.layers[i]!.backward(incoming, { inputGrad: i > 0 || inputGrad });
+      } finally {
+        // Freed on success and on error alike, unless a layer handed it straight back.
+        if (incoming !== dy && outgoing !== incoming) incoming.dispose();
+      }
+      grad = outgoing;
+    }
+    return grad;
+  }
+
+  /** Every layer's parameters, named "<layer index>.<name>" as PyTorch does ("0.weight"). */
+  parameters(): Parameter[] {
+    return this.layers.flatMap((layer, i) => layer.parameters().map((p) => ({ ...p, name: `${i}.${p.name}` })));
+  }
+
+  zeroGrad(): void {
+    for (const layer of this.layers) layer.zeroGrad();
+  }
+
+  /** Frees the activations it holds and every layer's tensors. */
+  dispose(): void {
+    this.freeActivations();
+    for (const layer of this.layers) layer.dispose();
+  }
+
+  private freeActivations(): void {
+    for (const t of this.activations) t.dispose();
+    this.activations = [];
+  }
+}
