@@ -43,23 +43,27 @@ export function packRowPanels(M: i32, K: i32, a: usize, aRowStride: i32, aColStr
  */
 export function packTransposedRotated(Fg: i32, Cg: i32, KH: i32, KW: i32, w: usize, packed: usize): bool {
   const taps = KH * KW;
-  let finite = true;
+  const channelBytes = <usize>taps << 2;
+  // Any ±∞ or NaN makes its lane of v − v a NaN, which then sticks in the running sum.
+  let check = f32x4.splat(0);
   let dst = packed;
   for (let c0 = 0; c0 < Cg; c0 += 4) {
+    const rows = min(4, Cg - c0);
     for (let f = 0; f < Fg; f++) {
+      const filter = w + (<usize>((f * Cg + c0) * taps) << 2);
       for (let t = 0; t < taps; t++) {
-        for (let r = 0; r < 4; r++) {
-          const c = c0 + r;
-          let v: f32 = 0;
-          if (c < Cg) {
-            v = load<f32>(w + (<usize>((f * Cg + c) * taps + taps - 1 - t) << 2));
-            if (v - v != 0) finite = false;
-          }
-          store<f32>(dst, v);
-          dst += 4;
-        }
+        const src = filter + (<usize>(taps - 1 - t) << 2);
+        let v = f32x4.splat(0);
+        v = f32x4.replace_lane(v, 0, load<f32>(src));
+        if (rows > 1) v = f32x4.replace_lane(v, 1, load<f32>(src + channelBytes));
+        if (rows > 2) v = f32x4.replace_lane(v, 2, load<f32>(src + channelBytes * 2));
+        if (rows > 3) v = f32x4.replace_lane(v, 3, load<f32>(src + channelBytes * 3));
+        check = f32x4.add(check, f32x4.sub(v, v));
+        v128.store(dst, v);
+        dst += 16;
       }
     }
   }
-  return finite;
+  return f32x4.extract_lane(check, 0) == 0 && f32x4.extract_lane(check, 1) == 0
+    && f32x4.extract_lane(check, 2) == 0 && f32x4.extract_lane(check, 3) == 0;
 }
