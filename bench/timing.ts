@@ -17,12 +17,16 @@ export interface TimingOptions {
   /** Seconds benchmark.js may spend sampling (it stops earlier when the error is small). */
   maxTime: number;
   minSamples: number;
+  /** Seconds each sample runs at least (benchmark.js's minTime; its default makes every sample 50 ms or more). */
+  minTime?: number;
   /**
    * A call slower than this (ms, seen in the warm-up) is timed directly instead, slowSamples times:
    * benchmark.js would need whole seconds per sample of the naive and tfjs-cpu peers on large layers.
    */
   slowMs: number;
   slowSamples: number;
+  /** A warm-up slower than this (ms) is itself the one sample: some peers take tens of seconds a call. */
+  onceMs?: number;
 }
 
 /** Times fn (which may return a Promise) with benchmark.js; fn is warmed up once first. */
@@ -31,7 +35,9 @@ export async function measure(name: string, fn: () => unknown, options: TimingOp
   const first = fn();
   const isAsync = first instanceof Promise;
   if (isAsync) await first;
-  if (performance.now() - warmStart > options.slowMs) {
+  const warmMs = performance.now() - warmStart;
+  if (warmMs > (options.onceMs ?? Infinity)) return { medianMs: warmMs, samples: 1, rme: NaN };
+  if (warmMs > options.slowMs) {
     const times: number[] = [];
     for (let i = 0; i < options.slowSamples; i++) {
       const start = performance.now();
@@ -50,6 +56,7 @@ export async function measure(name: string, fn: () => unknown, options: TimingOp
       ...test,
       maxTime: options.maxTime,
       minSamples: options.minSamples,
+      ...(options.minTime !== undefined ? { minTime: options.minTime } : {}),
       initCount: 1,
       onError: (event: { target: { error: unknown } }) => reject(event.target.error),
       onComplete: () => {

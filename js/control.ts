@@ -18,6 +18,8 @@ export const Slot = {
   NEXT: 11,
   /** Set when a worker fails: the others stop claiming tasks. */
   ABORT: 12,
+  /** Workers that have finished the current phase (each adds 1 and notifies: the main thread can sleep on it). */
+  DONE: 13,
 } as const;
 
 export const CONTROL_SLOTS = 16;

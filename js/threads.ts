@@ -29,10 +29,14 @@ interface PooledWorker {
 
 interface Pending {
   sequence: number;
+  /** Workers this phase waits for (message mode settles them one by one). */
   waiting: Set<number>;
+  /** Workers that died during the phase (they never count themselves in DONE). */
+  died: number;
   failure: string | null;
-  resolve(): void;
-  reject(error: ConvError): void;
+  /** Resolves when a worker's error message has arrived (atomic mode waits for its text). */
+  errorArrived: () => void;
+  errorText: Promise<void>;
 }
 
 /**
@@ -99,8 +103,16 @@ export class ThreadPool {
       w.alive = false;
       w.terminate();
     }
-    this.pending?.reject(workerError("the pool was terminated during the call"));
-    this.pending = null;
+    const p = this.pending;
+    if (p) {
+      p.failure ??= "the pool was terminated during the call";
+      p.died = this.workers.length;
+      Atomics.store(this.control, Slot.ABORT, 1);
+      Atomics.store(this.control, Slot.DONE, this.workers.length);
+      Atomics.notify(this.control, Slot.DONE);
+      p.waiting.clear();
+      this.messageSettled?.();
+    }
   }
 
   get isTerminated(): boolean {
@@ -124,20 +136,50 @@ export class ThreadPool {
     c[Slot.TASKS] = job.tasks;
     Atomics.store(c, Slot.NEXT, 0);
     Atomics.store(c, Slot.ABORT, 0);
+    Atomics.store(c, Slot.DONE, 0);
     const sequence = ++this.sequence;
-    const done = new Promise<void>((resolve, reject) => {
-      this.pending = { sequence, waiting: new Set(this.workers.map((w) => w.index)), failure: null, resolve, reject };
-    });
+    let errorArrived = () => {};
+    const errorText = new Promise<void>((resolve) => (errorArrived = resolve));
+    const p: Pending = { sequence, waiting: new Set(this.workers.map((w) => w.index)), died: 0, failure: null, errorArrived, errorText };
+    const participants = p.waiting.size;
+    this.pending = p;
     for (const w of this.workers) w.ref(true);
     // Publishing the sequence number last makes every slot above visible to the woken workers.
     Atomics.store(c, Slot.SEQUENCE, sequence);
     Atomics.notify(c, Slot.SEQUENCE);
     try {
-      await done;
+      if (waitAsync) {
+        // Sleep on the DONE count (woken within microseconds; a message from each worker takes tens)
+        // until every worker has stopped: done, failed, or dead (a death wakes this loop too).
+        for (;;) {
+          const done = Atomics.load(c, Slot.DONE);
+          if (done + p.died >= participants) break;
+          const result = waitAsync(c, Slot.DONE, done);
+          if (result.async) await result.value;
+        }
+        // A failing worker posts its message before it counts itself: the text is on its way.
+        if (Atomics.load(c, Slot.ABORT) !== 0 && !p.failure) {
+          await Promise.race([p.errorText, new Promise((r) => setTimeout(r, 1000))]);
+        }
+      } else {
+        await new Promise<void>((resolve) => {
+          const check = () => {
+            if (p.waiting.size === 0) resolve();
+          };
+          this.messageSettled = check;
+          check();
+        });
+      }
+      if (Atomics.load(c, Slot.ABORT) !== 0 || p.failure) throw workerError(p.failure ?? "a worker failed");
     } finally {
+      this.pending = null;
+      this.messageSettled = null;
       if (!this.terminated) for (const w of this.workers) w.ref(false);
     }
   }
+
+  /** Message mode (no Atomics.waitAsync): called when a worker's last message of the phase arrives. */
+  private messageSettled: (() => void) | null = null;
 
   private onMessage(index: number, message: WorkerMessage): void {
     if (message.type === "ready") {
@@ -147,8 +189,12 @@ export class ThreadPool {
     }
     const p = this.pending;
     if (!p || message.sequence !== p.sequence) return;
-    if (message.type === "error") p.failure ??= `a worker failed: ${message.message}`;
-    this.settle(index);
+    if (message.type === "error") {
+      p.failure ??= `a worker failed: ${message.message}`;
+      p.errorArrived();
+    }
+    p.waiting.delete(index);
+    this.messageSettled?.();
   }
 
   private onExit(index: number, reason: string): void {
@@ -162,16 +208,10 @@ export class ThreadPool {
     // Its tasks may be half written: stop the others from claiming more, fail the call.
     Atomics.store(this.control, Slot.ABORT, 1);
     p.failure ??= `a worker died during the call (${reason})`;
-    this.settle(index);
-  }
-
-  private settle(index: number): void {
-    const p = this.pending!;
+    p.died++;
     p.waiting.delete(index);
-    if (p.waiting.size > 0) return;
-    this.pending = null;
-    if (p.failure) p.reject(workerError(p.failure));
-    else p.resolve();
+    Atomics.notify(this.control, Slot.DONE);
+    this.messageSettled?.();
   }
 
   private async spawn(index: number): Promise<void> {
@@ -196,6 +236,11 @@ export class ThreadPool {
     });
   }
 }
+
+/** Atomics.waitAsync where the engine has it (Node, Chromium, Deno); the message path serves elsewhere. */
+const waitAsync = (Atomics as unknown as {
+  waitAsync?: (array: Int32Array, index: number, value: number) => { async: boolean; value: Promise<string> | string };
+}).waitAsync?.bind(Atomics);
 
 function workerError(message: string): ConvError {
   return new ConvError(ErrorCode.WORKER, `wasm-conv2d threads: ${message}`, {

@@ -74,10 +74,17 @@ async function serve(setup: WorkerSetup): Promise<void> {
         );
         completed++;
       }
+      // Count first: a pool sleeping on DONE may publish the next phase at once, and this message,
+      // carrying the old sequence number, is then ignored (a pool without waitAsync counts messages).
+      Atomics.add(control, Slot.DONE, 1);
+      Atomics.notify(control, Slot.DONE);
       channel.post({ type: "done", sequence: seen, completed });
     } catch (error) {
+      // The message first: a pool woken by the count finds the failure's text already sent.
       Atomics.store(control, Slot.ABORT, 1);
       channel.post({ type: "error", sequence: seen, message: String((error as Error)?.message ?? error) });
+      Atomics.add(control, Slot.DONE, 1);
+      Atomics.notify(control, Slot.DONE);
     }
   }
 }

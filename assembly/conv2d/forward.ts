@@ -16,7 +16,7 @@ import { copyTile, TILE_BYTES } from "./tile";
 // whatever the tasks are, so the result does not depend on how tasks are spread over threads.
 
 /** Output pixels (whole rows) per task and 4-filter panels per task: sizes that keep tasks worth a thread. */
-const TASK_PIXELS = 256;
+const TASK_PIXELS = 128;
 const TASK_FILTER_PANELS = 16;
 
 @inline function rowsPerTask(g: ConvGeometry): i32 {

@@ -9,7 +9,37 @@ export function packRowPanels(M: i32, K: i32, a: usize, aRowStride: i32, aColStr
   for (let i = 0; i < M; i += 4) {
     const rows = min(4, M - i);
     let src = a + <usize>i * rowBytes;
-    if (rows == 4) {
+    if (rows == 4 && aColStride == 1) {
+      // Rows contiguous along k (W itself): 4×4 blocks transposed in registers, whole vectors out.
+      let k = 0;
+      for (; k + 4 <= K; k += 4) {
+        const r0 = v128.load(src), r1 = v128.load(src + rowBytes);
+        const r2 = v128.load(src + rowBytes * 2), r3 = v128.load(src + rowBytes * 3);
+        const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+        const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7), t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+        v128.store(dst, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+        v128.store(dst, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 16);
+        v128.store(dst, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 32);
+        v128.store(dst, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 48);
+        src += 16;
+        dst += 64;
+      }
+      for (; k < K; k++) {
+        store<f32>(dst, load<f32>(src));
+        store<f32>(dst, load<f32>(src + rowBytes), 4);
+        store<f32>(dst, load<f32>(src + rowBytes * 2), 8);
+        store<f32>(dst, load<f32>(src + rowBytes * 3), 12);
+        src += 4;
+        dst += 16;
+      }
+    } else if (rows == 4 && aRowStride == 1) {
+      // Columns contiguous (Wᵀ for dx): each packed group of 4 is one vector read.
+      for (let k = 0; k < K; k++) {
+        v128.store(dst, v128.load(src));
+        src += colBytes;
+        dst += 16;
+      }
+    } else if (rows == 4) {
       for (let k = 0; k < K; k++) {
         store<f32>(dst, load<f32>(src));
         store<f32>(dst, load<f32>(src + rowBytes), 4);

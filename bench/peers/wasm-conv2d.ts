@@ -1,10 +1,12 @@
 // Peer adapter for this library: a fresh runtime per layer (so its peak memory is the layer's), one build per peer.
 
-import { init, tensor, conv2d, conv2dBackward, scope, type Runtime } from "../../js/index.js";
+// The built package (dist/), as users run it: its thread pool starts dist/worker.js beside it.
+import { init, tensor, conv2d, conv2dBackward, conv2dAsync, conv2dBackwardAsync, scope, type Runtime, type Tensor } from "../../dist/index.js";
 import { layerOptions, inputShape, weightShape, type BenchLayer } from "../layers.js";
 import type { LayerData, Peer, PreparedLayer } from "./peer.js";
 
-export function wasmConv2dPeer(build: "fixed" | "relaxed", version: string): Peer {
+export function wasmConv2dPeer(build: "fixed" | "relaxed", version: string, threads = 1): Peer {
+  if (threads > 1) return threadedPeer(build, version, threads);
   return {
     name: `wasm-conv2d (${build})`,
     version,
@@ -41,6 +43,54 @@ export function wasmConv2dPeer(build: "fixed" | "relaxed", version: string): Pee
           for (const t of [x, w, b, dy]) t.dispose();
         },
       };
+    },
+  };
+}
+
+/** The async API on a worker pool: the threads column. Dispatch, the calling thread's packing and the awaits are timed. */
+function threadedPeer(build: "fixed" | "relaxed", version: string, threads: number): Peer {
+  let runtime: Runtime | undefined;
+  return {
+    name: `wasm-conv2d (${build}, ${threads} threads)`,
+    version,
+    note: `this library's async API on ${threads} worker threads (shared memory), ${build} build; dispatch and packing on the calling thread are timed`,
+    async setup(layer: BenchLayer, data: LayerData): Promise<PreparedLayer> {
+      runtime ??= await init({ simd: build, threads });
+      const rt = runtime;
+      const options = layerOptions(layer);
+      const x = tensor(data.x, inputShape(layer), rt);
+      const w = tensor(data.w, weightShape(layer), rt);
+      const b = tensor(data.b, [layer.F], rt);
+      const dy = tensor(data.dy, [layer.N, layer.F, data.outHeight, data.outWidth], rt);
+      const free = (ts: (Tensor | null)[]) => ts.forEach((t) => t?.dispose());
+      const grads = async (which: { dx?: boolean; dw?: boolean; db?: boolean }) => {
+        const g = await conv2dBackwardAsync(dy, x, w, options, which);
+        free([g.dx, g.dw, g.db]);
+      };
+      return {
+        run: {
+          forward: async () => free([await conv2dAsync(x, w, b, options)]),
+          dx: () => grads({ dw: false, db: false }),
+          dw: () => grads({ dx: false, db: false }),
+          db: () => grads({ dx: false, dw: false }),
+          step: async () => {
+            free([await conv2dAsync(x, w, b, options)]);
+            await grads({});
+          },
+        },
+        unsupported: {},
+        results: async () => {
+          const y = await conv2dAsync(x, w, b, options);
+          const g = await conv2dBackwardAsync(dy, x, w, options);
+          const out = { forward: y.toFloat32Array(), dx: g.dx!.toFloat32Array(), dw: g.dw!.toFloat32Array() };
+          free([y, g.dx, g.dw, g.db]);
+          return out;
+        },
+        dispose: () => free([x, w, b, dy]),
+      };
+    },
+    async close() {
+      runtime?.terminate();
     },
   };
 }
