@@ -56,7 +56,7 @@ const peers: Peer[] = [
 const layers = LAYERS.filter((l) => (args.layers ? args.layers.split(",").includes(l.name) : !args.quick || l.quick));
 const timingFor = (peer: Peer) => args.quick
   ? { maxTime: 0.05, minTime: 0.01, minSamples: peer === naiveJsPeer ? 3 : 5, slowMs: 60, slowSamples: 1, onceMs: 1000 }
-  : { maxTime: 0.6, minSamples: peer === naiveJsPeer ? 3 : 10, slowMs: 400, slowSamples: 3, onceMs: 1500 };
+  : { maxTime: 0.6, minSamples: peer === naiveJsPeer ? 3 : 10, slowMs: 300, slowSamples: 2, onceMs: 1000 };
 /** The slow baselines (naive loops, tfjs-cpu) run in --quick only on layers small enough to keep it under a minute. */
 const QUICK_SLOW_PEER_FLOPS = 12e6;
 const slowPeer = (peer: Peer) => peer === naiveJsPeer || peer.name === "tfjs-cpu";
