@@ -34,15 +34,10 @@ export interface GradientTargets {
 export function conv2d(x: Tensor, w: Tensor, b: Tensor | null | undefined, options?: Conv2dOptions): Tensor {
   const where = "conv2d";
   const runtime = runtimeOf(x, where, "x");
-  const { geometry, xAddress, wAddress, bAddress } = checkForward(runtime, x, w, b, options, where);
-  const shape = outputShape(geometry);
+  const checked = checkForward(runtime, x, w, b, options, where);
   // The output first: when it cannot exist, that is the error worth reporting, not the scratch.
-  const out = allocateTensor(runtime, shape, shape.reduce((p, d) => p * d, 1));
-  runKernel([out], () => {
-    runOnThisThread(runtime, {
-      direction: Direction.FORWARD, geometry, w: wAddress, bias: bAddress, a: xAddress, b: 0, out: out._address, accumulate: false,
-    });
-  });
+  const out = allocateOutput(runtime, checked.geometry);
+  runKernel([out], () => runOnThisThread(runtime, forwardCall(checked, out)));
   return out;
 }
 
@@ -56,28 +51,69 @@ export function conv2dBackward(
   const where = "conv2dBackward";
   const runtime = runtimeOf(dy, where, "dy");
   const { geometry, dyAddress, xAddress, wAddress } = checkBackward(runtime, dy, x, w, options, where);
-  const selection = checkSelection(which, where);
-  const made: Tensor[] = [];
+  const gradients = allocateGradients(runtime, geometry, x, w, checkSelection(which, where));
   try {
-    const dx = selection.dx ? allocateTensor(runtime, x.shape, x.size) : null;
-    if (dx) made.push(dx);
-    const dw = selection.dw ? allocateTensor(runtime, w.shape, w.size) : null;
-    if (dw) made.push(dw);
-    const db = selection.db ? allocateTensor(runtime, [geometry.outChannels], geometry.outChannels) : null;
-    if (db) made.push(db);
-    runBackward(runtime, geometry, dyAddress, xAddress, wAddress,
-      { dx: dx?._address ?? 0, dw: dw?._address ?? 0, db: db?._address ?? 0 }, false);
-    return { dx, dw, db };
+    runBackward(runtime, geometry, dyAddress, xAddress, wAddress, gradientTargets(gradients), false);
   } catch (error) {
-    for (const t of made) t.dispose();
+    disposeGradients(gradients);
     throw error;
   }
+  return gradients;
+}
+
+/**
+ * @internal The selected gradient tensors, contents undefined; if one cannot be allocated, those
+ * already made are freed before the error goes on.
+ */
+export function allocateGradients(
+  runtime: Runtime, geometry: ConvGeometry, x: Tensor, w: Tensor, selection: Required<GradientSelection>,
+): Conv2dGradients {
+  const gradients: Conv2dGradients = { dx: null, dw: null, db: null };
+  try {
+    if (selection.dx) gradients.dx = allocateTensor(runtime, x.shape, x.size);
+    if (selection.dw) gradients.dw = allocateTensor(runtime, w.shape, w.size);
+    if (selection.db) gradients.db = allocateTensor(runtime, [geometry.outChannels], geometry.outChannels);
+  } catch (error) {
+    disposeGradients(gradients);
+    throw error;
+  }
+  return gradients;
+}
+
+/** @internal Where the kernels write the gradients (0 for one not computed). */
+export function gradientTargets(g: Conv2dGradients): GradientTargets {
+  return { dx: g.dx?._address ?? 0, dw: g.dw?._address ?? 0, db: g.db?._address ?? 0 };
+}
+
+/** @internal Frees every gradient tensor of g. */
+export function disposeGradients(g: Conv2dGradients): void {
+  for (const t of Object.values(g)) t?.dispose();
 }
 
 /** @internal Checked forward arguments: the geometry and the addresses. */
+export interface CheckedForward {
+  geometry: ConvGeometry;
+  xAddress: number;
+  wAddress: number;
+  bAddress: number;
+}
+
+/** @internal The output tensor of a forward pass, contents undefined. */
+export function allocateOutput(runtime: Runtime, geometry: ConvGeometry): Tensor {
+  const shape = outputShape(geometry);
+  return allocateTensor(runtime, shape, shape.reduce((p, d) => p * d, 1));
+}
+
+/** @internal The forward kernel call: out = x ⋆ w + b. */
+export function forwardCall(checked: CheckedForward, out: Tensor): DirectionCall {
+  const { geometry, xAddress, wAddress, bAddress } = checked;
+  return { direction: Direction.FORWARD, geometry, w: wAddress, bias: bAddress, a: xAddress, b: 0, out: out._address, accumulate: false };
+}
+
+/** @internal Checks the forward arguments against the runtime and each other. */
 export function checkForward(
   runtime: Runtime, x: unknown, w: unknown, b: unknown, options: Conv2dOptions | undefined, where: string,
-): { geometry: ConvGeometry; xAddress: number; wAddress: number; bAddress: number } {
+): CheckedForward {
   const xAddress = tensorAddress(x, runtime, where, "x");
   const wAddress = tensorAddress(w, runtime, where, "w");
   const bAddress = b === null || b === undefined ? 0 : tensorAddress(b, runtime, where, "b");
@@ -121,10 +157,13 @@ export function runBackward(
 export function backwardCalls(
   geometry: ConvGeometry, dy: number, x: number, w: number, targets: GradientTargets, accumulate: boolean,
 ): DirectionCall[] {
+  // Every direction reads dy; dx is never accumulated (a layer's input gradient is its own).
+  const call = (direction: Direction, weights: number, b: number, out: number, add: boolean): DirectionCall =>
+    ({ direction, geometry, w: weights, bias: 0, a: dy, b, out, accumulate: add });
   const calls: DirectionCall[] = [];
-  if (targets.db) calls.push({ direction: Direction.BIAS, geometry, w: 0, bias: 0, a: dy, b: 0, out: targets.db, accumulate });
-  if (targets.dw) calls.push({ direction: Direction.FILTER, geometry, w: 0, bias: 0, a: dy, b: x, out: targets.dw, accumulate });
-  if (targets.dx) calls.push({ direction: Direction.INPUT, geometry, w, bias: 0, a: dy, b: 0, out: targets.dx, accumulate: false });
+  if (targets.db) calls.push(call(Direction.BIAS, 0, 0, targets.db, accumulate));
+  if (targets.dw) calls.push(call(Direction.FILTER, 0, x, targets.dw, accumulate));
+  if (targets.dx) calls.push(call(Direction.INPUT, w, 0, targets.dx, false));
   return calls;
 }
 
