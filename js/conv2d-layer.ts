@@ -1,10 +1,13 @@
 // Conv2d, the layer: owns weight and bias, caches its input in forward, accumulates gradients in backward.
 
 import { ErrorCode, describe, fail } from "./errors.js";
-import { checkOptionsObject, convGeometry, type Conv2dOptions } from "./geometry.js";
+import { CONV_OPTION_KEYS, checkOptionsObject, convGeometry, pickConvOptions, type Conv2dOptions } from "./geometry.js";
+import {
+  WeightedLayer, biasOption, cachedInput, positiveInteger, seedOption, wantsInputGrad, type BackwardOptions,
+} from "./layer.js";
 import { Random } from "./random.js";
 import { currentRuntime, type Runtime } from "./runtime.js";
-import { Tensor, allocateTensor, pin, unpin } from "./tensor.js";
+import { allocateTensor, pin, unpin, type Tensor } from "./tensor.js";
 import { backwardCalls, checkBackward, conv2d, runBackward } from "./conv2d.js";
 import { conv2dAsync } from "./conv2d-async.js";
 import { runCalls } from "./schedule.js";
@@ -22,33 +25,19 @@ export interface Conv2dLayerOptions extends Conv2dOptions {
   runtime?: Runtime;
 }
 
-/** A learnable tensor and its gradient, as an optimiser sees them. */
-export interface Parameter {
-  name: string;
-  value: Tensor;
-  grad: Tensor;
-}
-
-const LAYER_KEYS = ["inChannels", "outChannels", "kernelSize", "stride", "pad", "dilation", "groups", "bias", "seed", "runtime"];
+const LAYER_KEYS = ["inChannels", "outChannels", "kernelSize", ...CONV_OPTION_KEYS, "bias", "seed", "runtime"];
 
 /**
  * A 2-D convolution layer (PyTorch's nn.Conv2d semantics). Weights are Kaiming-uniform for ReLU
  * networks, U(±√(6 / fan_in)) with fan_in = (C / groups)·KH·KW; the bias is U(±1 / √fan_in) as in PyTorch.
  * Its tensors are not tracked by scope(): they live until dispose().
  */
-export class Conv2d {
-  readonly runtime: Runtime;
+export class Conv2d extends WeightedLayer {
   readonly inChannels: number;
   readonly outChannels: number;
   readonly kernelSize: readonly [number, number];
   /** The convolution options (stride, pad, dilation, groups) this layer passes to conv2d. */
   readonly options: Readonly<Conv2dOptions>;
-  readonly weight: Tensor;
-  readonly bias: Tensor | null;
-  /** Σ of dL/dw over backward() calls since the last zeroGrad(). */
-  readonly weightGrad: Tensor;
-  readonly biasGrad: Tensor | null;
-  private input: Tensor | null = null;
 
   constructor(options: Conv2dLayerOptions) {
     const where = "Conv2d";
@@ -62,16 +51,9 @@ export class Conv2d {
     const kernelSize: [number, number] = Array.isArray(kernel) && kernel.length === 2
       ? [positiveInteger(kernel[0], where, "options.kernelSize[0]"), positiveInteger(kernel[1], where, "options.kernelSize[1]")]
       : [positiveInteger(kernel, where, "options.kernelSize"), kernel as number];
-    if (opts.bias !== undefined && typeof opts.bias !== "boolean") {
-      fail(ErrorCode.INVALID_OPTION, where, "options.bias", "true or false", describe(opts.bias));
-    }
-    if (opts.seed !== undefined && !Number.isInteger(opts.seed)) {
-      fail(ErrorCode.INVALID_OPTION, where, "options.seed", "an integer", describe(opts.seed));
-    }
-    const convOptions: Conv2dOptions = {};
-    for (const key of ["stride", "pad", "dilation", "groups"] as const) {
-      if (opts[key] !== undefined) (convOptions as Record<string, unknown>)[key] = opts[key];
-    }
+    const withBias = biasOption(opts.bias, where);
+    const random = new Random(seedOption(opts.seed, where));
+    const convOptions = pickConvOptions(opts);
     const groups = convOptions.groups ?? 1;
     // Check stride, pad, dilation and groups now, on an input large enough for any kernel, so that a
     // bad option fails at construction rather than at the first forward().
@@ -80,33 +62,12 @@ export class Conv2d {
     convGeometry([1, inChannels, probe, probe],
       [outChannels, Number.isInteger(weightChannels) ? weightChannels : 1, kernelSize[0], kernelSize[1]],
       convOptions, where);
-
-    this.runtime = opts.runtime ?? currentRuntime(where);
+    super(opts.runtime ?? currentRuntime(where), [outChannels, weightChannels, kernelSize[0], kernelSize[1]],
+      weightChannels * kernelSize[0] * kernelSize[1], withBias, random);
     this.inChannels = inChannels;
     this.outChannels = outChannels;
     this.kernelSize = kernelSize;
     this.options = Object.freeze(convOptions);
-    const fanIn = (inChannels / groups) * kernelSize[0] * kernelSize[1];
-    const random = new Random(opts.seed ?? 0);
-    const weightShape = [outChannels, inChannels / groups, kernelSize[0], kernelSize[1]];
-    const weightSize = weightShape.reduce((a, b) => a * b, 1);
-    const weightBound = Math.sqrt(6 / fanIn);
-    const made: Tensor[] = [];
-    try {
-      this.weight = param(this.runtime, weightShape, random.uniformArray(weightSize, -weightBound, weightBound), made);
-      this.weightGrad = param(this.runtime, weightShape, new Float32Array(weightSize), made);
-      if (opts.bias ?? true) {
-        const biasBound = 1 / Math.sqrt(fanIn);
-        this.bias = param(this.runtime, [outChannels], random.uniformArray(outChannels, -biasBound, biasBound), made);
-        this.biasGrad = param(this.runtime, [outChannels], new Float32Array(outChannels), made);
-      } else {
-        this.bias = null;
-        this.biasGrad = null;
-      }
-    } catch (error) {
-      for (const t of made) t.dispose();
-      throw error;
-    }
   }
 
   /** y = conv2d(x, weight, bias); keeps x (not a copy) for backward(): do not dispose x before then. */
@@ -120,7 +81,7 @@ export class Conv2d {
    * Adds dL/dw and dL/db for the last forward() input to weightGrad and biasGrad, and returns dL/dx
    * (or null with { inputGrad: false }, for a first layer).
    */
-  backward(dy: Tensor, options?: { inputGrad?: boolean }): Tensor | null {
+  backward(dy: Tensor, options?: BackwardOptions): Tensor | null {
     const { geometry, dyAddress, xAddress, wAddress, dx } = this.prepareBackward(dy, options, "Conv2d.backward");
     try {
       runBackward(this.runtime, geometry, dyAddress, xAddress, wAddress, this.targets(dx), true);
@@ -139,7 +100,7 @@ export class Conv2d {
   }
 
   /** backward(), on the runtime's worker threads; the gradients accumulate exactly as backward()'s do. */
-  async backwardAsync(dy: Tensor, options?: { inputGrad?: boolean }): Promise<Tensor | null> {
+  async backwardAsync(dy: Tensor, options?: BackwardOptions): Promise<Tensor | null> {
     const { geometry, dyAddress, xAddress, wAddress, dx } = this.prepareBackward(dy, options, "Conv2d.backwardAsync");
     const used = [dy, this.input, this.weight, this.weightGrad, this.biasGrad, dx];
     pin(used);
@@ -154,52 +115,15 @@ export class Conv2d {
     return dx;
   }
 
-  private prepareBackward(dy: Tensor, options: { inputGrad?: boolean } | undefined, where: string) {
-    const opts = checkOptionsObject(options, ["inputGrad"], where, "options");
-    if (opts.inputGrad !== undefined && typeof opts.inputGrad !== "boolean") {
-      fail(ErrorCode.INVALID_OPTION, where, "options.inputGrad", "true or false", describe(opts.inputGrad));
-    }
-    if (this.input === null) {
-      fail(ErrorCode.INVALID_OPTION, where, "this", "a forward() call before backward()", "no cached input");
-    }
-    const checked = checkBackward(this.runtime, dy, this.input, this.weight, this.options, where);
-    const dx = opts.inputGrad ?? true ? allocateTensor(this.runtime, this.input.shape, this.input.size) : null;
+  private prepareBackward(dy: Tensor, options: BackwardOptions | undefined, where: string) {
+    const inputGrad = wantsInputGrad(options, where);
+    const x = cachedInput(this.input, where);
+    const checked = checkBackward(this.runtime, dy, x, this.weight, this.options, where);
+    const dx = inputGrad ? allocateTensor(this.runtime, x.shape, x.size) : null;
     return { ...checked, dx };
   }
 
   private targets(dx: Tensor | null) {
     return { dx: dx?._address ?? 0, dw: this.weightGrad._address, db: this.biasGrad?._address ?? 0 };
   }
-
-  /** Sets weightGrad and biasGrad to zero. */
-  zeroGrad(): void {
-    this.weightGrad.write(new Float32Array(this.weightGrad.size));
-    this.biasGrad?.write(new Float32Array(this.biasGrad.size));
-  }
-
-  /** The learnable tensors with their gradients: weight, then bias if any. */
-  parameters(): Parameter[] {
-    const list: Parameter[] = [{ name: "weight", value: this.weight, grad: this.weightGrad }];
-    if (this.bias && this.biasGrad) list.push({ name: "bias", value: this.bias, grad: this.biasGrad });
-    return list;
-  }
-
-  /** Frees the layer's tensors (not the cached input, which belongs to the caller). */
-  dispose(): void {
-    for (const t of [this.weight, this.weightGrad, this.bias, this.biasGrad]) t?.dispose();
-    this.input = null;
-  }
-}
-
-function param(runtime: Runtime, shape: number[], data: Float32Array, made: Tensor[]): Tensor {
-  const t = allocateTensor(runtime, shape, data.length, false);
-  made.push(t);
-  return t.write(data);
-}
-
-function positiveInteger(value: unknown, where: string, argument: string): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
-    fail(ErrorCode.DIMENSION, where, argument, "a positive integer", describe(value));
-  }
-  return value;
 }

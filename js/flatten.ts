@@ -1,9 +1,8 @@
 // reshape (a copy under a new shape of the same size) and the Flatten layer ([N, …] → [N, product of the rest]).
 
 import { ErrorCode, describe, fail } from "./errors.js";
-import type { Parameter } from "./conv2d-layer.js";
 import { runKernel } from "./conv2d.js";
-import { requireGradShape, wantsInputGrad, type BackwardOptions, type Layer } from "./layer.js";
+import { requireGradShape, wantsInputGrad, type BackwardOptions, type Layer, type Parameter } from "./layer.js";
 import { Tensor, allocateTensor, runtimeOf, tensorAddress } from "./tensor.js";
 
 /**

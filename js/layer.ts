@@ -2,9 +2,16 @@
 
 import { ErrorCode, describe, fail } from "./errors.js";
 import { checkOptionsObject } from "./geometry.js";
-import type { Parameter } from "./conv2d-layer.js";
+import type { Random } from "./random.js";
 import type { Runtime } from "./runtime.js";
 import { Tensor, allocateTensor } from "./tensor.js";
+
+/** A learnable tensor and its gradient, as an optimiser sees them. */
+export interface Parameter {
+  name: string;
+  value: Tensor;
+  grad: Tensor;
+}
 
 /** Options of a layer's backward(). */
 export interface BackwardOptions {
@@ -23,6 +30,61 @@ export interface Layer {
   parameters(): Parameter[];
   zeroGrad(): void;
   dispose(): void;
+}
+
+/**
+ * What Conv2d and Linear share: a weight and an optional bias with their gradient
+ * accumulators, and the input forward() kept. Weights are Kaiming-uniform for ReLU networks,
+ * U(±√(6 / fanIn)), the bias U(±1 / √fanIn) as in PyTorch; drawn weight first, then bias, from `random`.
+ */
+export abstract class WeightedLayer implements Layer {
+  readonly runtime: Runtime;
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  /** Σ of dL/dw over backward() calls since the last zeroGrad(). */
+  readonly weightGrad: Tensor;
+  readonly biasGrad: Tensor | null;
+  protected input: Tensor | null = null;
+
+  constructor(runtime: Runtime, weightShape: readonly number[], fanIn: number, withBias: boolean, random: Random) {
+    this.runtime = runtime;
+    const outputs = weightShape[0]!;
+    const weightBound = Math.sqrt(6 / fanIn);
+    const biasBound = 1 / Math.sqrt(fanIn);
+    const size = weightShape.reduce((a, b) => a * b, 1);
+    const tensors = buildOrFree((made) => ({
+      weight: ownedTensor(runtime, weightShape, random.uniformArray(size, -weightBound, weightBound), made),
+      weightGrad: ownedTensor(runtime, weightShape, null, made),
+      bias: withBias ? ownedTensor(runtime, [outputs], random.uniformArray(outputs, -biasBound, biasBound), made) : null,
+      biasGrad: withBias ? ownedTensor(runtime, [outputs], null, made) : null,
+    }));
+    this.weight = tensors.weight;
+    this.weightGrad = tensors.weightGrad;
+    this.bias = tensors.bias;
+    this.biasGrad = tensors.biasGrad;
+  }
+
+  abstract forward(x: Tensor): Tensor;
+  abstract backward(dy: Tensor, options?: BackwardOptions): Tensor | null;
+
+  /** Sets weightGrad and biasGrad to zero. */
+  zeroGrad(): void {
+    this.weightGrad.write(new Float32Array(this.weightGrad.size));
+    this.biasGrad?.write(new Float32Array(this.biasGrad.size));
+  }
+
+  /** The learnable tensors with their gradients: weight, then bias if any. */
+  parameters(): Parameter[] {
+    const list: Parameter[] = [{ name: "weight", value: this.weight, grad: this.weightGrad }];
+    if (this.bias && this.biasGrad) list.push({ name: "bias", value: this.bias, grad: this.biasGrad });
+    return list;
+  }
+
+  /** Frees the layer's tensors (not the cached input, which belongs to the caller). */
+  dispose(): void {
+    for (const t of [this.weight, this.weightGrad, this.bias, this.biasGrad]) t?.dispose();
+    this.input = null;
+  }
 }
 
 /** @internal The inputGrad flag of backward() options (default true). */
@@ -82,6 +144,12 @@ export function positiveInteger(value: unknown, where: string, argument: string)
     fail(ErrorCode.DIMENSION, where, argument, "a positive integer", describe(value));
   }
   return value;
+}
+
+/** @internal The bias option of a layer (default true), or ERR_INVALID_OPTION. */
+export function biasOption(value: unknown, where: string): boolean {
+  if (value !== undefined && typeof value !== "boolean") fail(ErrorCode.INVALID_OPTION, where, "options.bias", "true or false", describe(value));
+  return (value as boolean | undefined) ?? true;
 }
 
 /** @internal An integer seed (default 0), or ERR_INVALID_OPTION. */

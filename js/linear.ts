@@ -2,11 +2,10 @@
 
 import { ErrorCode, describe, fail } from "./errors.js";
 import { checkOptionsObject } from "./geometry.js";
-import type { Parameter } from "./conv2d-layer.js";
 import { runKernel } from "./conv2d.js";
 import {
-  buildOrFree, cachedInput, ownedTensor, positiveInteger, requireGradShape, requireRank, seedOption, wantsInputGrad,
-  type BackwardOptions, type Layer,
+  WeightedLayer, biasOption, cachedInput, positiveInteger, requireGradShape, requireRank, seedOption, wantsInputGrad,
+  type BackwardOptions,
 } from "./layer.js";
 import { Random } from "./random.js";
 import { currentRuntime, type Runtime } from "./runtime.js";
@@ -99,16 +98,9 @@ const LAYER_KEYS = ["inFeatures", "outFeatures", "bias", "seed", "runtime"];
  * A fully connected layer (nn.Linear semantics, W of shape [out, in]). Initialised as Conv2d:
  * W ~ U(±√(6 / in)) (Kaiming-uniform for ReLU networks), b ~ U(±1 / √in) as in PyTorch.
  */
-export class Linear implements Layer {
-  readonly runtime: Runtime;
+export class Linear extends WeightedLayer {
   readonly inFeatures: number;
   readonly outFeatures: number;
-  readonly weight: Tensor;
-  readonly bias: Tensor | null;
-  /** Σ of dL/dW over backward() calls since the last zeroGrad(). */
-  readonly weightGrad: Tensor;
-  readonly biasGrad: Tensor | null;
-  private input: Tensor | null = null;
 
   constructor(options: LinearLayerOptions) {
     const where = "Linear";
@@ -116,26 +108,11 @@ export class Linear implements Layer {
     const opts = checkOptionsObject(options, LAYER_KEYS, where, "options");
     const inFeatures = positiveInteger(opts.inFeatures, where, "options.inFeatures");
     const outFeatures = positiveInteger(opts.outFeatures, where, "options.outFeatures");
-    if (opts.bias !== undefined && typeof opts.bias !== "boolean") fail(ErrorCode.INVALID_OPTION, where, "options.bias", "true or false", describe(opts.bias));
+    const withBias = biasOption(opts.bias, where);
     const random = new Random(seedOption(opts.seed, where));
-    this.runtime = opts.runtime ?? currentRuntime(where);
+    super(opts.runtime ?? currentRuntime(where), [outFeatures, inFeatures], inFeatures, withBias, random);
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;
-    const weightBound = Math.sqrt(6 / inFeatures);
-    const biasBound = 1 / Math.sqrt(inFeatures);
-    const shape = [outFeatures, inFeatures];
-    const tensors = buildOrFree((made) => {
-      const weight = ownedTensor(this.runtime, shape, random.uniformArray(inFeatures * outFeatures, -weightBound, weightBound), made);
-      const weightGrad = ownedTensor(this.runtime, shape, null, made);
-      const withBias = opts.bias ?? true;
-      const bias = withBias ? ownedTensor(this.runtime, [outFeatures], random.uniformArray(outFeatures, -biasBound, biasBound), made) : null;
-      const biasGrad = withBias ? ownedTensor(this.runtime, [outFeatures], null, made) : null;
-      return { weight, weightGrad, bias, biasGrad };
-    });
-    this.weight = tensors.weight;
-    this.weightGrad = tensors.weightGrad;
-    this.bias = tensors.bias;
-    this.biasGrad = tensors.biasGrad;
   }
 
   /** y = x·Wᵀ + b; keeps x (not a copy) for backward(): do not dispose it before then. */
@@ -161,24 +138,6 @@ export class Linear implements Layer {
       dx: dx?._address ?? 0, dw: this.weightGrad._address, db: this.biasGrad?._address ?? 0,
     }, true));
     return dx;
-  }
-
-  zeroGrad(): void {
-    this.weightGrad.write(new Float32Array(this.weightGrad.size));
-    this.biasGrad?.write(new Float32Array(this.biasGrad.size));
-  }
-
-  /** The learnable tensors with their gradients: weight, then bias if any. */
-  parameters(): Parameter[] {
-    const list: Parameter[] = [{ name: "weight", value: this.weight, grad: this.weightGrad }];
-    if (this.bias && this.biasGrad) list.push({ name: "bias", value: this.bias, grad: this.biasGrad });
-    return list;
-  }
-
-  /** Frees the layer's tensors (not the cached input, which belongs to the caller). */
-  dispose(): void {
-    for (const t of [this.weight, this.weightGrad, this.bias, this.biasGrad]) t?.dispose();
-    this.input = null;
   }
 }
 

@@ -1,9 +1,8 @@
 // maxPool2x2 and maxPool2x2Backward (2×2 windows, stride 2, floor mode; the first maximum wins) and the MaxPool2x2 layer.
 
 import { ErrorCode, describe, fail } from "./errors.js";
-import type { Parameter } from "./conv2d-layer.js";
 import { runKernel } from "./conv2d.js";
-import { cachedInput, requireGradShape, requireRank, wantsInputGrad, type BackwardOptions, type Layer } from "./layer.js";
+import { cachedInput, requireGradShape, requireRank, wantsInputGrad, type BackwardOptions, type Layer, type Parameter } from "./layer.js";
 import { Tensor, allocateTensor, runtimeOf, tensorAddress } from "./tensor.js";
 
 /** [N, C, ⌊H/2⌋, ⌊W/2⌋] for x of shape [N, C, H, W], with H, W ≥ 2. */

@@ -2,8 +2,7 @@
 
 import { ErrorCode, describe, fail } from "./errors.js";
 import { checkOptionsObject } from "./geometry.js";
-import type { Parameter } from "./conv2d-layer.js";
-import { buildOrFree, ownedTensor } from "./layer.js";
+import { buildOrFree, ownedTensor, type Parameter } from "./layer.js";
 import type { Runtime } from "./runtime.js";
 import { Tensor, tensorAddress } from "./tensor.js";
 

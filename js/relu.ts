@@ -1,8 +1,7 @@
 // relu and reluBackward (y = max(x, 0), dx = dy·[x > 0]) and the ReLU layer.
 
-import type { Parameter } from "./conv2d-layer.js";
 import { runKernel } from "./conv2d.js";
-import { cachedInput, requireGradShape, wantsInputGrad, type BackwardOptions, type Layer } from "./layer.js";
+import { cachedInput, requireGradShape, wantsInputGrad, type BackwardOptions, type Layer, type Parameter } from "./layer.js";
 import { Tensor, allocateTensor, runtimeOf, tensorAddress } from "./tensor.js";
 
 /** y = max(x, 0) elementwise, any shape (torch.relu; NaN stays NaN). */

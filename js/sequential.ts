@@ -1,8 +1,7 @@
 // Sequential: layers run in order; backward in reverse; parameters, zeroGrad and dispose over all of them.
 
 import { ErrorCode, describe, fail } from "./errors.js";
-import type { Parameter } from "./conv2d-layer.js";
-import { wantsInputGrad, type BackwardOptions, type Layer } from "./layer.js";
+import { wantsInputGrad, type BackwardOptions, type Layer, type Parameter } from "./layer.js";
 import { Tensor, keep } from "./tensor.js";
 
 const LAYER_METHODS = ["forward", "backward", "parameters", "zeroGrad", "dispose"] as const;
