@@ -41,9 +41,18 @@ export const GEOMETRY_FIELDS = [
 
 export type ConvGeometry = { readonly [K in (typeof GEOMETRY_FIELDS)[number]]: number };
 
-const OPTION_KEYS = ["stride", "pad", "dilation", "groups"];
+/** The keys of Conv2dOptions. */
+export const CONV_OPTION_KEYS = ["stride", "pad", "dilation", "groups"] as const;
+const PAD_FORMS = 'a number, [height, width], {top, bottom, left, right}, "same" or "valid"';
 /** Keeps every index the kernels form (i32) in range: padded sizes stay below 2^31. */
 const MAX_STEP = 2 ** 28;
+
+/** The convolution options among a larger options object (a layer's, gradcheck's config), unchecked. */
+export function pickConvOptions(options: Partial<Conv2dOptions>): Conv2dOptions {
+  const picked: Record<string, unknown> = {};
+  for (const key of CONV_OPTION_KEYS) if (options[key] !== undefined) picked[key] = options[key];
+  return picked as Conv2dOptions;
+}
 
 /** Validates everything about a convolution except the tensors' identity, and derives Ho and Wo. */
 export function convGeometry(
@@ -60,7 +69,7 @@ export function convGeometry(
   }
   checkDimensions(inputShape, where, "x");
   checkDimensions(weightShape, where, "w");
-  const opts = checkOptionsObject(options, OPTION_KEYS, where, "options");
+  const opts = checkOptionsObject(options, CONV_OPTION_KEYS, where, "options");
   const [strideHeight, strideWidth] = pair(opts.stride, 1, ErrorCode.STRIDE, where, "options.stride");
   const [dilationHeight, dilationWidth] = pair(opts.dilation, 1, ErrorCode.DILATION, where, "options.dilation");
   const groups = opts.groups ?? 1;
@@ -159,7 +168,7 @@ function pads(
     return [top, bottom, left, right];
   }
   if (typeof value === "string") {
-    fail(ErrorCode.PAD, where, argument, 'a number, [height, width], {top, bottom, left, right}, "same" or "valid"', describe(value));
+    fail(ErrorCode.PAD, where, argument, PAD_FORMS, describe(value));
   }
   if (typeof value === "number") {
     const p = check(value);
@@ -179,7 +188,7 @@ function pads(
     const sides = value as PadSides;
     return [check(sides.top ?? 0), check(sides.bottom ?? 0), check(sides.left ?? 0), check(sides.right ?? 0)];
   }
-  return fail(ErrorCode.PAD, where, argument, 'a number, [height, width], {top, bottom, left, right}, "same" or "valid"', describe(value));
+  return fail(ErrorCode.PAD, where, argument, PAD_FORMS, describe(value));
 }
 
 /** TensorFlow's SAME: out = ceil(in / stride); total pad split with the odd pixel after. */

@@ -1,7 +1,7 @@
 // gradcheckConv2d: analytic dx, dw, db against centred differences of the forward pass, cs231n style.
 
 import { ErrorCode, describe, fail } from "./errors.js";
-import { checkOptionsObject, convGeometry, type Conv2dOptions, type ConvGeometry } from "./geometry.js";
+import { CONV_OPTION_KEYS, checkOptionsObject, convGeometry, pickConvOptions, type Conv2dOptions, type ConvGeometry } from "./geometry.js";
 import { Random } from "./random.js";
 import { currentRuntime, type Runtime } from "./runtime.js";
 import { Tensor, scope, tensor } from "./tensor.js";
@@ -53,7 +53,7 @@ export const GRADCHECK_TOLERANCE = 1e-2;
 
 const CONFIG_KEYS = [
   "batch", "inChannels", "outChannels", "height", "width", "kernelSize", "bias", "seed", "step", "backward", "runtime",
-  "stride", "pad", "dilation", "groups",
+  ...CONV_OPTION_KEYS,
 ];
 
 /** Numerical gradient check of conv2d on random data for one configuration (every element of x, w, b). */
@@ -67,10 +67,7 @@ export function gradcheckConv2d(config: GradcheckConfig = {}): GradcheckResult {
   const backward = c.backward ?? ((dy, x, w, o) => conv2dBackward(dy, x, w, o));
   if (typeof backward !== "function") fail(ErrorCode.INVALID_OPTION, where, "config.backward", "a function", describe(backward));
   const runtime = c.runtime ?? currentRuntime(where);
-  const options: Conv2dOptions = {};
-  for (const key of ["stride", "pad", "dilation", "groups"] as const) {
-    if (c[key] !== undefined) (options as Record<string, unknown>)[key] = c[key];
-  }
+  const options = pickConvOptions(c);
   const kernel = c.kernelSize ?? 3;
   const [kh, kw] = Array.isArray(kernel) ? kernel : [kernel, kernel];
   const groups = options.groups ?? 1;

@@ -100,8 +100,7 @@ export class Allocator {
       if (available < size) continue;
       const address = this.freeStarts[i]!;
       if (available === size) {
-        this.freeStarts.splice(i, 1);
-        this.freeSizes.splice(i, 1);
+        this.removeFree(i);
       } else {
         this.freeStarts[i] = address + size;
         this.freeSizes[i] = available - size;
@@ -135,6 +134,11 @@ export class Allocator {
     return address;
   }
 
+  private removeFree(index: number): void {
+    this.freeStarts.splice(index, 1);
+    this.freeSizes.splice(index, 1);
+  }
+
   private release(address: number, size: number): void {
     // Binary search for the insertion point, then merge with the neighbours it touches.
     let low = 0, high = this.freeStarts.length;
@@ -147,13 +151,11 @@ export class Allocator {
       low--;
       start = this.freeStarts[low]!;
       length += this.freeSizes[low]!;
-      this.freeStarts.splice(low, 1);
-      this.freeSizes.splice(low, 1);
+      this.removeFree(low);
     }
     if (low < this.freeStarts.length && start + length === this.freeStarts[low]) {
       length += this.freeSizes[low]!;
-      this.freeStarts.splice(low, 1);
-      this.freeSizes.splice(low, 1);
+      this.removeFree(low);
     }
     if (start + length === this.top) {
       this.top = start;

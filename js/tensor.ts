@@ -101,12 +101,10 @@ export function allocateTensor(runtime: Runtime, shape: readonly number[], size:
  * disposed tensor or one from another init().
  */
 export function tensorAddress(value: unknown, runtime: Runtime, where: string, argument: string): number {
-  if (!(value instanceof Tensor)) fail(ErrorCode.NOT_A_TENSOR, where, argument, "a Tensor", describe(value));
-  if (value._address === 0) fail(ErrorCode.DISPOSED, where, argument, "a live tensor", "a disposed tensor");
-  if (value.runtime !== runtime) {
+  if (runtimeOf(value, where, argument) !== runtime) {
     fail(ErrorCode.FOREIGN_TENSOR, where, argument, "a tensor from the same init() as the other arguments", "a tensor from another init()");
   }
-  return value._address;
+  return (value as Tensor)._address;
 }
 
 /** @internal Marks tensors as in use by an async call: their memory outlives a dispose() until unpin. */
