@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import v8 from "node:v8";
 import type { Tensor } from "../dist/index.js";
 import { LAYERS, inputShape, layerOptions, outputSize, weightShape } from "./layers.ts";
+import { median, timeLayers } from "./portable-timing.ts";
 
 const LAYER_NAMES = ["L2", "L3", "L4", "L5", "L6"];
 const DIRECTIONS = ["forward", "dx", "dw"] as const;
@@ -37,12 +38,6 @@ function child(mode: "--child" | "--pool"): Promise<Report> {
 
 const msOf = (report: Report, layer: string, direction: string): number =>
   report.rows.find((r) => r.layer === layer && r.direction === direction)!.ms;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 async function main(): Promise<void> {
   const started = new Date();
@@ -144,7 +139,6 @@ if (process.argv.includes("--child") || process.argv.includes("--pool")) {
   // Node 20 runs relaxed SIMD only behind this flag; set before any compile, as bench/run.ts does.
   v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
   const api = await import("../dist/index.js");
-  const { timeLayers } = await import("./portable-timing.ts");
   const report: Report = process.argv.includes("--pool")
     ? await timePool(api)
     : await timeLayers(api, { layers, simd: "auto", samples: SAMPLES, minSampleMs: MIN_SAMPLE_MS });
