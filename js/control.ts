@@ -1,35 +1,35 @@
 // The shared control block through which the pool hands a phase of tasks to its workers: slot numbers.
 
-/** Int32 slots of the control SharedArrayBuffer. */
-export const Slot = {
-  /** Bumped by the main thread for every phase; workers sleep on it (Atomics.wait). TERMINATE ends them. */
-  SEQUENCE: 0,
-  DIRECTION: 1,
-  PHASE: 2,
-  PREPARED: 3,
-  A: 4,
-  B: 5,
-  OUT: 6,
-  ACCUMULATE: 7,
-  WORK_BASE: 8,
-  WORK_STRIDE: 9,
-  TASKS: 10,
-  /** The next unclaimed task: workers take tasks with Atomics.add, so faster workers take more. */
-  NEXT: 11,
-  /** Set when a worker fails: the others stop claiming tasks. */
-  ABORT: 12,
-  /** Workers that have finished the current phase (each adds 1 and notifies: the main thread can sleep on it). */
-  DONE: 13,
-} as const;
+// A phase is published by writing its operands, FINISHED = 0 and then UNCLAIMED = its task count.
+// Every thread taking part (the workers woken, and in a synchronous call the calling thread) claims
+// tasks by compare-and-swap on UNCLAIMED, never taking it below 0, and reads the operands only after
+// a claim succeeded: the phase cannot end while a claimed task is unfinished, so what it reads is that
+// phase's, even for a worker that woke late, after the phase it was woken for had ended.
 
-export const CONTROL_SLOTS = 16;
+// Int32 slots of the control SharedArrayBuffer (plain constants: bundlers inline them).
+/** The operands of conv2dRun, in its order, then the task count: written together by publish. */
+export const OPERANDS = 0; // direction, phase, prepared, a, b, out, accumulate, work base, work stride
+export const TASKS = 9;
+/** Tasks not yet claimed; task TASKS − UNCLAIMED is the next, so tasks start in order. */
+export const UNCLAIMED = 10;
+/** Tasks finished (or given up after a failure); the phase is over at TASKS. Notified then. */
+export const FINISHED = 11;
+/** Set when a task fails: UNCLAIMED is emptied into FINISHED and the error's text is in ERROR_TEXT. */
+export const ABORT = 12;
+export const ERROR_LENGTH = 13;
+/** Microseconds a worker keeps polling for the next phase after this one before it sleeps. */
+export const SPIN_MICROSECONDS = 14;
+
+/** The failure's text, one UTF-16 unit per slot (so a synchronous caller can report it at once). */
+export const ERROR_TEXT = 16;
+export const ERROR_TEXT_SLOTS = 240;
+/** Per worker i: WORKER_SLOTS + 2i is its wake counter (it sleeps on it), + 1 is 1 while it may hold a task. */
+export const WORKER_SLOTS = ERROR_TEXT + ERROR_TEXT_SLOTS;
+export const controlSlots = (workers: number): number => WORKER_SLOTS + 2 * workers;
 export const TERMINATE = -1;
 
-/** Messages from a worker to the pool. */
-export type WorkerMessage =
-  | { type: "ready"; index: number }
-  | { type: "done"; sequence: number; completed: number }
-  | { type: "error"; sequence: number; message: string };
+/** A worker's one message to the pool: it is ready. */
+export type WorkerMessage = { type: "ready"; index: number };
 
 /** The message that sets a worker up. */
 export interface WorkerSetup {
@@ -38,4 +38,49 @@ export interface WorkerSetup {
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;
   control: SharedArrayBuffer;
+}
+
+/**
+ * Claims and runs tasks of the published phase until none are left: the loop of every thread that
+ * takes part. run(task, slots) does one task; a throw aborts the phase (the others stop claiming),
+ * records its text, and is rethrown once counted.
+ */
+export function drainPhase(control: Int32Array, busySlot: number, run: (task: number) => void): void {
+  for (;;) {
+    // Busy before the claim: whoever waits for the threads to stop sees a claim in progress.
+    Atomics.store(control, busySlot, 1);
+    let unclaimed = Atomics.load(control, UNCLAIMED);
+    while (unclaimed > 0) {
+      const seen = Atomics.compareExchange(control, UNCLAIMED, unclaimed, unclaimed - 1);
+      if (seen === unclaimed) break;
+      unclaimed = seen;
+    }
+    if (unclaimed <= 0) break;
+    const tasks = control[TASKS]!;
+    try {
+      run(tasks - unclaimed);
+    } catch (error) {
+      const text = String((error as Error)?.message ?? error).slice(0, ERROR_TEXT_SLOTS);
+      if (Atomics.compareExchange(control, ABORT, 0, 1) === 0) {
+        for (let i = 0; i < text.length; i++) control[ERROR_TEXT + i] = text.charCodeAt(i);
+        Atomics.store(control, ERROR_LENGTH, text.length);
+      }
+      finish(control, tasks, 1 + Atomics.exchange(control, UNCLAIMED, 0));
+      Atomics.store(control, busySlot, 0);
+      throw error;
+    }
+    finish(control, tasks, 1);
+  }
+  Atomics.store(control, busySlot, 0);
+}
+
+/** Counts tasks as finished; the count that ends the phase wakes whoever sleeps on it. */
+export function finish(control: Int32Array, tasks: number, count: number): void {
+  if (Atomics.add(control, FINISHED, count) + count >= tasks) Atomics.notify(control, FINISHED);
+}
+
+/** The text a failing task left. */
+export function errorText(control: Int32Array): string {
+  const length = Atomics.load(control, ERROR_LENGTH);
+  return String.fromCharCode(...control.subarray(ERROR_TEXT, ERROR_TEXT + length));
 }

@@ -1,7 +1,7 @@
 // init(): loads and instantiates the kernel module (bytes | Module | URL | Response), one Runtime per call.
 
 import { instantiate } from "@assemblyscript/loader";
-import { ConvError, ErrorCode, describe } from "./errors.js";
+import { ConvError, ErrorCode, describe, fail } from "./errors.js";
 import { Allocator, type MemoryUsage } from "./memory.js";
 import { GEOMETRY_FIELDS, checkOptionsObject, type ConvGeometry } from "./geometry.js";
 import { REQUIRED_EXPORTS, type KernelExports } from "./kernels.js";
@@ -111,15 +111,12 @@ export async function init(options?: InitOptions): Promise<Runtime> {
   const opts = checkOptionsObject(options, INIT_KEYS, "init", "options");
   const simd = opts.simd ?? "auto";
   if (simd !== "fixed" && simd !== "auto" && simd !== "relaxed") {
-    throw new ConvError(ErrorCode.INVALID_OPTION, `init: options.simd: expected "auto", "fixed" or "relaxed", received ${describe(simd)}`, {
-      argument: "options.simd", expected: '"auto", "fixed" or "relaxed"', received: describe(simd),
-    });
+    fail(ErrorCode.INVALID_OPTION, "init", "options.simd", '"auto", "fixed" or "relaxed"', describe(simd));
   }
   const relaxedAvailable = hasRelaxedSimd();
   if (simd === "relaxed" && !relaxedAvailable) {
-    throw new ConvError(ErrorCode.INIT,
-      "init: options.simd: expected an engine with relaxed SIMD (Chromium, Deno, Bun; Node 20 only with --experimental-wasm-relaxed-simd), received an engine without it",
-      { argument: "options.simd", expected: "an engine with relaxed SIMD", received: "an engine without it" });
+    fail(ErrorCode.INIT, "init", "options.simd",
+      "an engine with relaxed SIMD (Chromium, Deno, Bun; Node 20 only with --experimental-wasm-relaxed-simd)", "an engine without it");
   }
   const threads = await chooseThreads(opts.threads);
   const build = simd === "fixed" || !relaxedAvailable ? "fixed" : "relaxed";
@@ -154,9 +151,7 @@ export async function init(options?: InitOptions): Promise<Runtime> {
   const runtime = new Runtime(exports, pool, threads.note);
   if (opts.wasm !== undefined && simd !== "auto" && runtime.simd !== simd) {
     runtime.terminate();
-    throw new ConvError(ErrorCode.INIT, `init: options.simd: expected a module built for "${simd}" SIMD, received a "${runtime.simd}" build`, {
-      argument: "options.simd", expected: `a "${simd}" build`, received: `a "${runtime.simd}" build`,
-    });
+    fail(ErrorCode.INIT, "init", "options.simd", `a module built for "${simd}" SIMD`, `a "${runtime.simd}" build`);
   }
   defaultRuntime = runtime;
   return runtime;
@@ -165,9 +160,7 @@ export async function init(options?: InitOptions): Promise<Runtime> {
 function checkExports(exports: KernelExports): void {
   for (const name of REQUIRED_EXPORTS) {
     if (!(name in exports)) {
-      throw new ConvError(ErrorCode.INIT, `init: the wasm module does not export "${name}": not a wasm-conv2d build`, {
-        argument: "options.wasm", expected: "a wasm-conv2d module", received: `a module without "${name}"`,
-      });
+      fail(ErrorCode.INIT, "init", "options.wasm", "a wasm-conv2d module", `a module that does not export "${name}"`);
     }
   }
 }
@@ -182,14 +175,10 @@ async function chooseThreads(value: unknown): Promise<{ count: number; note?: st
     return cores > 1 ? { count: cores } : { count: 1, note: "this machine has one core" };
   }
   if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 256) {
-    throw new ConvError(ErrorCode.INVALID_OPTION, `init: options.threads: expected a whole number from 1 to 256 or "auto", received ${describe(value)}`, {
-      argument: "options.threads", expected: 'a whole number from 1 to 256 or "auto"', received: describe(value),
-    });
+    fail(ErrorCode.INVALID_OPTION, "init", "options.threads", 'a whole number from 1 to 256 or "auto"', describe(value));
   }
   if (missing) {
-    throw new ConvError(ErrorCode.INIT, `init: options.threads: expected an engine with shared memory and workers, received one where ${missing}`, {
-      argument: "options.threads", expected: "SharedArrayBuffer, wasm threads and workers", received: missing,
-    });
+    fail(ErrorCode.INIT, "init", "options.threads", "an engine with shared memory and workers", `one where ${missing}`);
   }
   return { count: value };
 }
@@ -211,6 +200,7 @@ export function threadsMissing(): string | undefined {
     return "this engine has no wasm threads";
   }
   if (!isNodeLike() && typeof Worker === "undefined") return "there are no Workers";
+  if (typeof (Atomics as { waitAsync?: unknown }).waitAsync !== "function") return "this engine has no Atomics.waitAsync";
   return undefined;
 }
 

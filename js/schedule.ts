@@ -3,6 +3,7 @@
 import { Direction } from "./kernels.js";
 import { convFlops, type ConvGeometry } from "./geometry.js";
 import type { Runtime } from "./runtime.js";
+import type { PhaseJob } from "./threads.js";
 
 /** The operands of one direction; see conv2dRun in assembly/conv2d/plan.ts. */
 export interface DirectionCall {
@@ -29,16 +30,24 @@ export function planBytes(runtime: Runtime, call: DirectionCall): { prepared: nu
 
 /**
  * Synchronously, in the runtime's reusable scratch block (the allocator grows it if needed; an
- * impossible size throws ERR_OUT_OF_MEMORY before anything is written).
+ * impossible size throws ERR_OUT_OF_MEMORY before anything is written). With a pool that is free, a
+ * call worth it runs on this thread and the workers together; otherwise on this thread alone.
  */
 export function runOnThisThread(runtime: Runtime, call: DirectionCall): void {
+  const pool = runtime.pool;
+  const shared = !!pool && pool.canRunHere && worthThreads(call);
+  const threads = shared ? pool!.size : 1;
   const { prepared, work } = planBytes(runtime, call);
-  const block = runtime.allocator.scratch(prepared + work);
+  const block = runtime.allocator.scratch(prepared + work * threads);
   const kernels = runtime.kernels;
   const phases = kernels.conv2dPrepare(call.direction, runtime.geometry(call.geometry), call.w, call.bias, block);
+  const mine = block + prepared + work * (threads - 1);
   for (let phase = 0; phase < phases; phase++) {
-    kernels.conv2dRun(call.direction, phase, block, call.a, call.b, call.out, call.accumulate ? 1 : 0,
-      block + prepared, 0, kernels.conv2dTasks(block, phase));
+    const run = (t0: number, t1: number) =>
+      kernels.conv2dRun(call.direction, phase, block, call.a, call.b, call.out, call.accumulate ? 1 : 0, mine, t0, t1);
+    const tasks = kernels.conv2dTasks(block, phase);
+    if (shared) pool!.runHere(phaseJob(call, phase, block, prepared, work, tasks), (task) => run(task, task + 1));
+    else run(0, tasks);
   }
 }
 
@@ -48,10 +57,21 @@ export function runOnThisThread(runtime: Runtime, call: DirectionCall): void {
  */
 const SMALL_CALL_FLOPS = 2e6;
 
+function worthThreads(call: DirectionCall): boolean {
+  return call.direction !== Direction.BIAS && convFlops(call.geometry) >= SMALL_CALL_FLOPS;
+}
+
+function phaseJob(call: DirectionCall, phase: number, block: number, prepared: number, work: number, tasks: number): PhaseJob {
+  return {
+    direction: call.direction, phase, prepared: block, a: call.a, b: call.b, out: call.out, accumulate: call.accumulate,
+    workBase: block + prepared, workStride: work, tasks,
+  };
+}
+
 /**
- * The async path: each call in turn, in the pool's queue. A call's prepared block and one work block
- * per worker are its own allocation (not the reusable scratch, which synchronous calls may be using
- * meanwhile), freed when it ends or fails. Without a pool the calls simply run here.
+ * The async path: each call in turn, in the pool's queue, on the workers alone. A call's prepared block
+ * and one work block per worker are its own allocation (not the reusable scratch, which synchronous
+ * calls may be using meanwhile), freed when it ends or fails. Without a pool the calls simply run here.
  */
 export async function runCalls(runtime: Runtime, calls: DirectionCall[]): Promise<void> {
   const pool = runtime.pool;
@@ -60,7 +80,7 @@ export async function runCalls(runtime: Runtime, calls: DirectionCall[]): Promis
     return;
   }
   for (const call of calls) {
-    if (call.direction === Direction.BIAS || convFlops(call.geometry) < SMALL_CALL_FLOPS) {
+    if (!worthThreads(call)) {
       await pool.enqueue(() => runOnThisThread(runtime, call));
       continue;
     }
@@ -70,10 +90,7 @@ export async function runCalls(runtime: Runtime, calls: DirectionCall[]): Promis
       const kernels = runtime.kernels;
       const phases = kernels.conv2dPrepare(call.direction, runtime.geometry(call.geometry), call.w, call.bias, block);
       for (let phase = 0; phase < phases; phase++) {
-        await pool.run({
-          direction: call.direction, phase, prepared: block, a: call.a, b: call.b, out: call.out, accumulate: call.accumulate,
-          workBase: block + prepared, workStride: work, tasks: kernels.conv2dTasks(block, phase),
-        });
+        await pool.run(phaseJob(call, phase, block, prepared, work, kernels.conv2dTasks(block, phase)));
       }
     } finally {
       runtime.allocator.free(block);

@@ -1,9 +1,12 @@
 // The worker pool: workers on the shared memory, phases of tasks handed out through the control block, faults turned into errors.
 
 import { ConvError, ErrorCode } from "./errors.js";
-import { CONTROL_SLOTS, Slot, TERMINATE, type WorkerMessage, type WorkerSetup } from "./control.js";
+import {
+  ABORT, FINISHED, OPERANDS, SPIN_MICROSECONDS, TERMINATE, UNCLAIMED, WORKER_SLOTS, controlSlots, drainPhase, errorText,
+  type WorkerSetup,
+} from "./control.js";
 
-/** What the pool needs to know of one phase: the operands of conv2dRun and where each worker's work block is. */
+/** What the pool needs to know of one phase: the operands of conv2dRun and where each thread's work block is. */
 export interface PhaseJob {
   direction: number;
   phase: number;
@@ -28,23 +31,19 @@ interface PooledWorker {
 }
 
 interface Pending {
-  sequence: number;
-  /** Workers this phase waits for (message mode settles them one by one). */
-  waiting: Set<number>;
-  /** Workers that died during the phase (they never count themselves in DONE). */
-  died: number;
+  /** Set when a worker died during the phase (it will never finish the task it may hold). */
+  died: boolean;
   failure: string | null;
-  /** Resolves when a worker's error message has arrived (atomic mode waits for its text). */
-  errorArrived: () => void;
-  errorText: Promise<void>;
 }
 
 /**
- * Threads for the async API. One phase runs at a time (calls queue); workers claim tasks with an
- * atomic counter, so a slow or busy core simply takes fewer. A worker that throws or dies makes the
- * pending call reject once the other workers have stopped (so nothing still writes into memory the
- * caller frees); a dead worker is replaced before the next call. In Node, idle workers are unref'd:
- * a process whose work is done exits by itself.
+ * Threads. An async call's phases run on the workers alone, one phase at a time (calls queue), and
+ * the calling thread stays free. A synchronous call blocks its thread anyway, so that thread takes part
+ * beside size − 1 workers: it starts on the tasks at once instead of waiting for a sleeping worker to
+ * wake (tens of microseconds on a VM), and spins for the last one instead of being woken. Threads claim tasks from a shared counter, so a slow or late one simply takes fewer. A worker
+ * that throws or dies makes the call fail once the others have stopped (so nothing still writes into
+ * memory the caller frees); a dead worker is replaced before the next async call. In Node, idle
+ * workers are unref'd: a process whose work is done exits by itself.
  */
 export class ThreadPool {
   readonly size: number;
@@ -53,6 +52,13 @@ export class ThreadPool {
   private readonly module: WebAssembly.Module;
   private readonly memory: WebAssembly.Memory;
   private sequence = 0;
+  /**
+   * How long a worker polls for the next phase after a synchronous one before it sleeps. Synchronous
+   * calls come back to back (a training step's layers), and the calling thread leaves a core free
+   * while it prepares the next, so the poll costs nothing and saves the wake-up. After an async phase
+   * workers sleep at once: polling there would take the core the calling thread needs.
+   */
+  spinMicroseconds = 1000;
   private pending: Pending | null = null;
   private queue: Promise<void> = Promise.resolve();
   private terminated = false;
@@ -62,7 +68,8 @@ export class ThreadPool {
     this.size = size;
     this.module = module;
     this.memory = memory;
-    this.control = new Int32Array(new SharedArrayBuffer(CONTROL_SLOTS * 4));
+    // One more pair of worker slots than workers: the calling thread's busy flag in a synchronous call.
+    this.control = new Int32Array(new SharedArrayBuffer(controlSlots(size + 1) * 4));
   }
 
   /** Starts `size` workers and waits until each has instantiated the module. */
@@ -93,25 +100,43 @@ export class ThreadPool {
     return result;
   }
 
+  /** Whether a synchronous call can take the workers now: the pool is up and no async phase is in flight. */
+  get canRunHere(): boolean {
+    return !this.terminated && !this.pending;
+  }
+
+  /**
+   * Runs one phase synchronously: the calling thread claims tasks beside size − 1 workers (run does one
+   * task with the calling thread's work block), then waits for the tasks the workers hold.
+   */
+  runHere(job: PhaseJob, run: (task: number) => void): void {
+    const c = this.control;
+    Atomics.store(c, SPIN_MICROSECONDS, this.spinMicroseconds);
+    this.publish(job, this.workers.filter((w) => w.alive && w.index < this.size - 1));
+    try {
+      drainPhase(c, WORKER_SLOTS + 2 * this.size + 1, run);
+    } finally {
+      // What is left is at most one task per worker, already running: spinning beats a wake-up. A
+      // worker cannot die meanwhile (nothing on this thread can end it while it waits), so it ends.
+      while (Atomics.load(c, FINISHED) < job.tasks) { /* spin */ }
+    }
+    if (Atomics.load(c, ABORT) !== 0) throw workerError(`a worker failed: ${errorText(c)}`);
+  }
+
   /** Ends every worker; later calls reject. Idempotent. */
   terminate(): void {
     if (this.terminated) return;
     this.terminated = true;
-    Atomics.store(this.control, Slot.SEQUENCE, TERMINATE);
-    Atomics.notify(this.control, Slot.SEQUENCE);
     for (const w of this.workers) {
+      Atomics.store(this.control, WORKER_SLOTS + 2 * w.index, TERMINATE);
+      Atomics.notify(this.control, WORKER_SLOTS + 2 * w.index);
       w.alive = false;
       w.terminate();
     }
     const p = this.pending;
     if (p) {
       p.failure ??= "the pool was terminated during the call";
-      p.died = this.workers.length;
-      Atomics.store(this.control, Slot.ABORT, 1);
-      Atomics.store(this.control, Slot.DONE, this.workers.length);
-      Atomics.notify(this.control, Slot.DONE);
-      p.waiting.clear();
-      this.messageSettled?.();
+      this.abandon(p);
     }
   }
 
@@ -119,82 +144,62 @@ export class ThreadPool {
     return this.terminated;
   }
 
+  /** Writes a phase into the control block and wakes the given workers (operands first, the task count last). */
+  private publish(job: PhaseJob, workers: PooledWorker[]): void {
+    const c = this.control;
+    c.set([job.direction, job.phase, job.prepared, job.a, job.b, job.out, +job.accumulate, job.workBase, job.workStride, job.tasks], OPERANDS);
+    Atomics.store(c, ABORT, 0);
+    Atomics.store(c, FINISHED, 0);
+    Atomics.store(c, UNCLAIMED, job.tasks);
+    const sequence = ++this.sequence;
+    for (const w of workers) {
+      Atomics.store(c, WORKER_SLOTS + 2 * w.index, sequence);
+      Atomics.notify(c, WORKER_SLOTS + 2 * w.index);
+    }
+  }
+
+  /** A phase that cannot end normally (a death, terminate()): no more claims, and its waiter is woken. */
+  private abandon(p: Pending): void {
+    p.died = true;
+    Atomics.store(this.control, ABORT, 1);
+    Atomics.store(this.control, UNCLAIMED, 0);
+    Atomics.notify(this.control, FINISHED);
+  }
+
   private async runNow(job: PhaseJob): Promise<void> {
     if (this.terminated) throw workerError("the pool was terminated; call init() again for threads");
     // Replace workers that died in an earlier call, so the pool recovers.
     await Promise.all(this.workers.filter((w) => !w.alive).map((w) => this.spawn(w.index)));
     const c = this.control;
-    c[Slot.DIRECTION] = job.direction;
-    c[Slot.PHASE] = job.phase;
-    c[Slot.PREPARED] = job.prepared | 0;
-    c[Slot.A] = job.a | 0;
-    c[Slot.B] = job.b | 0;
-    c[Slot.OUT] = job.out | 0;
-    c[Slot.ACCUMULATE] = job.accumulate ? 1 : 0;
-    c[Slot.WORK_BASE] = job.workBase | 0;
-    c[Slot.WORK_STRIDE] = job.workStride | 0;
-    c[Slot.TASKS] = job.tasks;
-    Atomics.store(c, Slot.NEXT, 0);
-    Atomics.store(c, Slot.ABORT, 0);
-    Atomics.store(c, Slot.DONE, 0);
-    const sequence = ++this.sequence;
-    let errorArrived = () => {};
-    const errorText = new Promise<void>((resolve) => (errorArrived = resolve));
-    const p: Pending = { sequence, waiting: new Set(this.workers.map((w) => w.index)), died: 0, failure: null, errorArrived, errorText };
-    const participants = p.waiting.size;
-    this.pending = p;
     for (const w of this.workers) w.ref(true);
-    // Publishing the sequence number last makes every slot above visible to the woken workers.
-    Atomics.store(c, Slot.SEQUENCE, sequence);
-    Atomics.notify(c, Slot.SEQUENCE);
+    Atomics.store(c, SPIN_MICROSECONDS, 0);
+    this.publish(job, this.workers);
+    const p: Pending = { died: false, failure: null };
+    this.pending = p;
     try {
-      if (waitAsync) {
-        // Sleep on the DONE count (woken within microseconds; a message from each worker takes tens)
-        // until every worker has stopped: done, failed, or dead (a death wakes this loop too).
-        for (;;) {
-          const done = Atomics.load(c, Slot.DONE);
-          if (done + p.died >= participants) break;
-          const result = waitAsync(c, Slot.DONE, done);
-          if (result.async) await result.value;
-        }
-        // A failing worker posts its message before it counts itself: the text is on its way.
-        if (Atomics.load(c, Slot.ABORT) !== 0 && !p.failure) {
-          await Promise.race([p.errorText, new Promise((r) => setTimeout(r, 1000))]);
-        }
-      } else {
-        await new Promise<void>((resolve) => {
-          const check = () => {
-            if (p.waiting.size === 0) resolve();
-          };
-          this.messageSettled = check;
-          check();
-        });
+      // Sleep on the FINISHED count (woken within microseconds; a message from a worker takes tens).
+      for (;;) {
+        const finished = Atomics.load(c, FINISHED);
+        if (finished >= job.tasks || p.died) break;
+        const result = waitAsync(c, FINISHED, finished);
+        if (result.async) await result.value;
       }
-      if (Atomics.load(c, Slot.ABORT) !== 0 || p.failure) throw workerError(p.failure ?? "a worker failed");
+      // After a death the others may still be inside a task: wait until none is (they claim no more).
+      while (p.died && this.workers.some((w) => w.alive && Atomics.load(c, WORKER_SLOTS + 2 * w.index + 1) !== 0)) {
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      if (p.failure) throw workerError(p.failure);
+      if (Atomics.load(c, ABORT) !== 0) throw workerError(`a worker failed: ${errorText(c)}`);
     } finally {
       this.pending = null;
-      this.messageSettled = null;
       if (!this.terminated) for (const w of this.workers) w.ref(false);
     }
   }
 
-  /** Message mode (no Atomics.waitAsync): called when a worker's last message of the phase arrives. */
-  private messageSettled: (() => void) | null = null;
-
-  private onMessage(index: number, message: WorkerMessage): void {
-    if (message.type === "ready") {
-      this.starting.get(index)?.resolve();
-      this.starting.delete(index);
-      return;
-    }
-    const p = this.pending;
-    if (!p || message.sequence !== p.sequence) return;
-    if (message.type === "error") {
-      p.failure ??= `a worker failed: ${message.message}`;
-      p.errorArrived();
-    }
-    p.waiting.delete(index);
-    this.messageSettled?.();
+  /** A worker's only message: it has instantiated the module. */
+  private onMessage(index: number): void {
+    this.starting.get(index)?.resolve();
+    this.starting.delete(index);
   }
 
   private onExit(index: number, reason: string): void {
@@ -204,18 +209,14 @@ export class ThreadPool {
     if (!worker || !worker.alive) return;
     worker.alive = false;
     const p = this.pending;
-    if (!p || !p.waiting.has(index)) return;
-    // Its tasks may be half written: stop the others from claiming more, fail the call.
-    Atomics.store(this.control, Slot.ABORT, 1);
+    if (!p) return;
+    // Its task may be half written: stop the others from claiming more, fail the call.
     p.failure ??= `a worker died during the call (${reason})`;
-    p.died++;
-    p.waiting.delete(index);
-    Atomics.notify(this.control, Slot.DONE);
-    this.messageSettled?.();
+    this.abandon(p);
   }
 
   private async spawn(index: number): Promise<void> {
-    const worker = await createWorker(index, (m) => this.onMessage(index, m), (reason) => this.onExit(index, reason));
+    const worker = await createWorker(index, () => this.onMessage(index), (reason) => this.onExit(index, reason));
     this.workers[index] = worker;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -237,10 +238,10 @@ export class ThreadPool {
   }
 }
 
-/** Atomics.waitAsync where the engine has it (Node, Chromium, Deno); the message path serves elsewhere. */
-const waitAsync = (Atomics as unknown as {
-  waitAsync?: (array: Int32Array, index: number, value: number) => { async: boolean; value: Promise<string> | string };
-}).waitAsync?.bind(Atomics);
+/** Atomics.waitAsync (Node, Chromium, Safari, Deno, Bun; init() keeps one thread where it is missing). */
+const waitAsync = (array: Int32Array, index: number, value: number) => (Atomics as unknown as {
+  waitAsync: (array: Int32Array, index: number, value: number) => { async: boolean; value: Promise<string> | string };
+}).waitAsync(array, index, value);
 
 function workerError(message: string): ConvError {
   return new ConvError(ErrorCode.WORKER, `wasm-conv2d threads: ${message}`, {
@@ -259,7 +260,7 @@ interface NodeWorkerLike {
 
 /** Where the platform's worker lives: Node's worker_threads, or a module Web Worker elsewhere. */
 async function createWorker(
-  index: number, onMessage: (m: WorkerMessage) => void, onExit: (reason: string) => void,
+  index: number, onMessage: () => void, onExit: (reason: string) => void,
 ): Promise<PooledWorker> {
   const url = new URL("./worker.js", import.meta.url);
   const versions = (globalThis as { process?: { versions?: Record<string, string | undefined> } }).process?.versions;
@@ -270,17 +271,28 @@ async function createWorker(
     const { Worker: NodeWorker } = (await import(/* @vite-ignore */ specifier)) as {
       Worker: new (url: URL, options: { execArgv: string[] }) => NodeWorkerLike;
     };
-    // Workers inherit the parent's flags; --input-type (a parent run with -e) makes them fail to start.
-    const execArgv = ((globalThis as { process?: { execArgv?: string[] } }).process?.execArgv ?? [])
+    // Workers get the parent's flags (a loader, say), less two kinds that make them fail to start:
+    // --input-type (a parent run with -e), and V8 flags such as --no-liftoff, which Node rejects per
+    // worker (they are process-wide, so the worker has them anyway) and names in its error.
+    let execArgv = ((globalThis as { process?: { execArgv?: string[] } }).process?.execArgv ?? [])
       .filter((flag) => !flag.startsWith("--input-type"));
-    const worker = new NodeWorker(url, { execArgv });
+    let worker: NodeWorkerLike;
+    try {
+      worker = new NodeWorker(url, { execArgv });
+    } catch (error) {
+      const { code, message } = error as { code?: string; message?: string };
+      if (code !== "ERR_WORKER_INVALID_EXEC_ARGV") throw error;
+      const rejected = new Set((message ?? "").replace(/^[^:]*:\s*/, "").split(/,\s*/));
+      execArgv = execArgv.filter((flag) => !rejected.has(flag));
+      worker = new NodeWorker(url, { execArgv });
+    }
     const pooled: PooledWorker = {
       index, alive: true,
       post: (m) => worker.postMessage(m),
       terminate: () => void worker.terminate(),
       ref: (keep) => (keep ? worker.ref() : worker.unref()),
     };
-    worker.on("message", (m: unknown) => onMessage(m as WorkerMessage));
+    worker.on("message", onMessage);
     worker.on("error", (error: unknown) => onExit(`error: ${(error as Error)?.message ?? error}`));
     worker.on("exit", (code: unknown) => onExit(`exit code ${code}`));
     return pooled;
@@ -297,7 +309,7 @@ async function createWorker(
       else w.unref?.();
     },
   };
-  worker.addEventListener("message", (event) => onMessage((event as MessageEvent).data as WorkerMessage));
+  worker.addEventListener("message", onMessage);
   worker.addEventListener("error", (event) => {
     (event as Event).preventDefault?.();
     onExit(`error: ${(event as ErrorEvent).message ?? "unknown"}`);

@@ -1,6 +1,6 @@
 // The pool's worker: instantiates the threads build on the shared memory, then runs the tasks of each phase it is woken for.
 
-import { CONTROL_SLOTS, Slot, TERMINATE, type WorkerMessage, type WorkerSetup } from "./control.js";
+import { OPERANDS, SPIN_MICROSECONDS, TERMINATE, WORKER_SLOTS, drainPhase, type WorkerMessage, type WorkerSetup } from "./control.js";
 
 interface RunExports {
   conv2dRun(
@@ -50,41 +50,29 @@ async function serve(setup: WorkerSetup): Promise<void> {
     },
   });
   const kernels = instance.exports as unknown as RunExports;
-  const control = new Int32Array(setup.control, 0, CONTROL_SLOTS);
-  // Read the current phase number before saying ready: the pool may publish the next phase as soon
-  // as it hears "ready", and a worker that read the number after that would sleep through it.
-  let seen = Atomics.load(control, Slot.SEQUENCE);
+  const control = new Int32Array(setup.control);
+  const wakeSlot = WORKER_SLOTS + 2 * setup.index;
+  const runTask = (task: number) => {
+    const [direction, phase, prepared, a, b, out, accumulate, workBase, workStride] = control.subarray(OPERANDS, OPERANDS + 9);
+    const work = (workBase! >>> 0) + setup.index * (workStride! >>> 0);
+    kernels.conv2dRun(direction!, phase!, prepared! >>> 0, a! >>> 0, b! >>> 0, out! >>> 0, accumulate!, work, task, task + 1);
+  };
+  // Read the wake counter before saying ready: the pool may publish a phase as soon as it hears
+  // "ready", and a worker that read the counter after that would sleep through it.
+  let seen = Atomics.load(control, wakeSlot);
   channel.post({ type: "ready", index: setup.index });
   for (;;) {
-    // Sleeps until the main thread publishes a new phase (Atomics.wait is allowed in workers).
-    Atomics.wait(control, Slot.SEQUENCE, seen);
-    seen = Atomics.load(control, Slot.SEQUENCE);
+    // Polls a moment (a phase that follows at once starts without a wake-up, which costs tens of
+    // microseconds on a VM), then sleeps until the pool wakes this worker (Atomics.wait is allowed here).
+    const until = performance.now() + Atomics.load(control, SPIN_MICROSECONDS) / 1000;
+    while (Atomics.load(control, wakeSlot) === seen && performance.now() < until) { /* spin */ }
+    Atomics.wait(control, wakeSlot, seen);
+    seen = Atomics.load(control, wakeSlot);
     if (seen === TERMINATE) return;
-    const tasks = control[Slot.TASKS]!;
-    const work = (control[Slot.WORK_BASE]! >>> 0) + setup.index * (control[Slot.WORK_STRIDE]! >>> 0);
-    let completed = 0;
     try {
-      for (;;) {
-        if (Atomics.load(control, Slot.ABORT) !== 0) break;
-        const task = Atomics.add(control, Slot.NEXT, 1);
-        if (task >= tasks) break;
-        kernels.conv2dRun(
-          control[Slot.DIRECTION]!, control[Slot.PHASE]!, control[Slot.PREPARED]! >>> 0, control[Slot.A]! >>> 0,
-          control[Slot.B]! >>> 0, control[Slot.OUT]! >>> 0, control[Slot.ACCUMULATE]!, work, task, task + 1,
-        );
-        completed++;
-      }
-      // Count first: a pool sleeping on DONE may publish the next phase at once, and this message,
-      // carrying the old sequence number, is then ignored (a pool without waitAsync counts messages).
-      Atomics.add(control, Slot.DONE, 1);
-      Atomics.notify(control, Slot.DONE);
-      channel.post({ type: "done", sequence: seen, completed });
-    } catch (error) {
-      // The message first: a pool woken by the count finds the failure's text already sent.
-      Atomics.store(control, Slot.ABORT, 1);
-      channel.post({ type: "error", sequence: seen, message: String((error as Error)?.message ?? error) });
-      Atomics.add(control, Slot.DONE, 1);
-      Atomics.notify(control, Slot.DONE);
+      drainPhase(control, wakeSlot + 1, runTask);
+    } catch {
+      // drainPhase recorded the failure in the control block, where the pool reads it.
     }
   }
 }

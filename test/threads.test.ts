@@ -1,4 +1,4 @@
-// Threads: the async API on 1, 2, 3 and 8 workers gives the single-thread build's bits; faults reject, never hang; processes exit.
+// Threads: the async and synchronous APIs on 1, 2, 3 and 8 threads give the single-thread build's bits; faults reject, never hang; processes exit.
 
 import { describe, it, expect, afterAll } from "vitest";
 import { execFileSync } from "node:child_process";
@@ -51,12 +51,16 @@ describe.each(["fixed", "relaxed"] as const)("the %s build", (simd) => {
       const runtime = await api.init({ simd, threads });
       runtimes.push(runtime);
       expect(runtime.threads).toBe(threads);
-      for (let i = 0; i < CASES.length; i++) {
-        const got = await results(runtime, CASES[i]!, true);
-        for (let k = 0; k < 4; k++) {
-          expect(got[k]!.length).toBe(reference[i]![k]!.length);
-          const firstDifference = got[k]!.findIndex((v, j) => v !== reference[i]![k]![j]);
-          expect(firstDifference, `${CASES[i]!.name}, ${["out", "dx", "dw", "db"][k]}, ${threads} threads`).toBe(-1);
+      // Async: the workers alone; synchronous: the calling thread beside threads − 1 workers.
+      for (const useAsync of [true, false]) {
+        for (let i = 0; i < CASES.length; i++) {
+          const got = await results(runtime, CASES[i]!, useAsync);
+          for (let k = 0; k < 4; k++) {
+            expect(got[k]!.length).toBe(reference[i]![k]!.length);
+            const firstDifference = got[k]!.findIndex((v, j) => v !== reference[i]![k]![j]);
+            const where = `${CASES[i]!.name}, ${["out", "dx", "dw", "db"][k]}, ${threads} threads, ${useAsync ? "async" : "sync"}`;
+            expect(firstDifference, where).toBe(-1);
+          }
         }
       }
       runtime.terminate();
@@ -73,6 +77,59 @@ describe("the pool", () => {
     const got = await Promise.all(CASES.map((c) => results(runtime, c, true)));
     expect(got).toEqual(expected);
     expect(runtime.memoryUsage().bytesInUse).toBe(0);
+  });
+
+  it("runs a synchronous call on the calling thread and the workers together, beside an async call too", async () => {
+    const runtime = await api.init({ simd: "fixed", threads: 2 });
+    runtimes.push(runtime);
+    const single = await api.init({ simd: "fixed" });
+    // Count the tasks the calling thread takes (the pool is internal; the test reaches in on purpose).
+    const pool = (runtime as unknown as { pool: { runHere(job: { tasks: number }, run: (t: number) => void): void } }).pool;
+    const runHere = pool.runHere.bind(pool);
+    let mine = 0, all = 0;
+    pool.runHere = (job, run) => {
+      all += job.tasks;
+      runHere(job, (t) => {
+        mine++;
+        run(t);
+      });
+    };
+    const expected = await results(single, CASES[0]!, false);
+    for (let i = 0; i < 10; i++) expect(await results(runtime, CASES[0]!, false)).toEqual(expected);
+    expect(mine).toBeGreaterThan(0);
+    expect(mine).toBeLessThan(all); // the worker took some
+    // While an async call's phase is in flight the workers are taken: a synchronous call runs alone.
+    const pending = results(runtime, CASES[1]!, true);
+    await new Promise((r) => setTimeout(r, 0));
+    const before = all;
+    expect(await results(runtime, CASES[0]!, false)).toEqual(expected);
+    expect(await pending).toEqual(await results(single, CASES[1]!, false));
+    expect(all).toBeGreaterThanOrEqual(before);
+  });
+
+  it("throws ERR_WORKER from a synchronous call whose worker's task fails, and stays usable", async () => {
+    const runtime = await api.init({ simd: "fixed", threads: 2 });
+    runtimes.push(runtime);
+    const pool = (runtime as unknown as { pool: { runHere(job: object, run: (t: number) => void): void } }).pool;
+    // The calling thread's own task is slow, so the worker claims the others; there the prepared block
+    // past the end of memory makes conv2dRun trap with an out-of-bounds access.
+    const slowTask = () => {
+      const until = performance.now() + 50;
+      while (performance.now() < until) { /* the worker claims meanwhile */ }
+    };
+    const job = { direction: 0, phase: 0, prepared: 0xfffffff0, a: 0, b: 0, out: 0, accumulate: false, workBase: 0, workStride: 0, tasks: 4 };
+    const error = (() => {
+      try {
+        pool.runHere(job, slowTask);
+        return null;
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect((error as api.ConvError).code).toBe(api.ErrorCode.WORKER);
+    expect((error as Error).message).toMatch(/out of bounds/i);
+    const single = await api.init({ simd: "fixed" });
+    expect(await results(runtime, CASES[1]!, false)).toEqual(await results(single, CASES[1]!, false));
   });
 
   it("keeps an input alive until the call using it ends, even if it is disposed meanwhile", async () => {
@@ -162,6 +219,20 @@ describe("the pool", () => {
       expect(out.trim()).toBe("2 1x16x64x64");
       expect(Date.now() - started).toBeLessThan(15_000);
     }
+  });
+});
+
+describe("Node's flags", () => {
+  it("starts the pool in a process run with V8 flags (which Node refuses to pass to a worker)", () => {
+    const url = new URL("../dist/index.js", import.meta.url).href;
+    const script = `
+      import { init, tensor, conv2d } from ${JSON.stringify(url)};
+      const runtime = await init({ threads: 2 });
+      const y = conv2d(tensor(new Float32Array(8 * 64 * 64).fill(1), [1, 8, 64, 64]), tensor(new Float32Array(16 * 72).fill(1), [16, 8, 3, 3]), null, { pad: 1 });
+      console.log(runtime.threads, y.toFloat32Array()[65]);
+      runtime.terminate();`;
+    const out = execFileSync(process.execPath, ["--no-liftoff", "--input-type=module", "-e", script], { encoding: "utf8", timeout: 20_000 });
+    expect(out.trim()).toBe("2 72"); // an inner pixel sees all 8 × 9 ones
   });
 });
 
