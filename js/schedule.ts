@@ -36,12 +36,14 @@ export function planBytes(runtime: Runtime, call: DirectionCall): { prepared: nu
 export function runOnThisThread(runtime: Runtime, call: DirectionCall): void {
   const pool = runtime.pool;
   const shared = !!pool && pool.canRunHere && worthThreads(call);
-  const threads = shared ? pool!.size : 1;
+  // Work blocks: one per worker, then this thread's. Every worker has its own even when it is not
+  // asked to help: one that wakes late for an earlier phase joins whatever phase is running.
+  const blocks = shared ? pool!.size + 1 : 1;
   const { prepared, work } = planBytes(runtime, call);
-  const block = runtime.allocator.scratch(prepared + work * threads);
+  const block = runtime.allocator.scratch(prepared + work * blocks);
   const kernels = runtime.kernels;
   const phases = kernels.conv2dPrepare(call.direction, runtime.geometry(call.geometry), call.w, call.bias, block);
-  const mine = block + prepared + work * (threads - 1);
+  const mine = block + prepared + work * (blocks - 1);
   for (let phase = 0; phase < phases; phase++) {
     const run = (t0: number, t1: number) =>
       kernels.conv2dRun(call.direction, phase, block, call.a, call.b, call.out, call.accumulate ? 1 : 0, mine, t0, t1);
