@@ -18,16 +18,16 @@ if (!file) throw new Error("usage: tsx bench/results-markdown.ts bench/results/<
 const r = JSON.parse(await readFile(file, "utf8")) as Results;
 const names = r.implementations.map((i) => i.name);
 const [relaxed, fixed, ...rest] = names;
-const threaded = rest.find((n) => n.includes("threads"));
-const peers = rest.filter((n) => n !== threaded);
+const threaded = rest.filter((n) => n.includes("threads"));
+const peers = rest.filter((n) => !threaded.includes(n));
 const f = (v: number | undefined, digits = 1) => (v === undefined ? "–" : v.toFixed(digits));
 
 console.log(`Run: ${r.date}, \`${r.command}\`; ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, Node ${r.machine.node} (V8 ${r.machine.v8}).`);
 console.log(`Wasm SIMD ceiling in the same run: ${f(r.ceiling.fixed)} GFLOP/s (f32x4 mul + add), ${f(r.ceiling.relaxed ?? undefined)} GFLOP/s (relaxed madd).\n`);
 for (const direction of ["forward", "dx", "dw", "db", "step"]) {
   const work = direction === "db" ? "GFLOP/s of the adds" : direction === "step" ? "GFLOP/s, 3 convolutions' FLOPs" : "GFLOP/s";
-  console.log(`#### ${direction} (${work}; in brackets: our relaxed build's speed ÷ the peer's${threaded ? "; threads: speed-up over one thread" : ""})\n`);
-  const head = ["layer", "ms (relaxed)", relaxed!, "% of ceiling", fixed!, "% of ceiling", ...(threaded ? [threaded] : []), ...peers];
+  console.log(`#### ${direction} (${work}; in brackets: our relaxed build's speed ÷ the peer's${threaded.length ? "; threads: speed-up over one thread" : ""})\n`);
+  const head = ["layer", "ms (relaxed)", relaxed!, "% of ceiling", fixed!, "% of ceiling", ...threaded, ...peers];
   console.log(`| ${head.join(" | ")} |`);
   console.log(`| ${head.map((_, i) => (i === 0 ? "---" : "---:")).join(" | ")} |`);
   for (const l of r.layers) {
@@ -36,7 +36,7 @@ for (const direction of ["forward", "dx", "dw", "db", "step"]) {
       direction === "db" || !c?.gflops || !ceiling ? "" : `${((100 * c.gflops) / ceiling).toFixed(0)} %`;
     const cells = [
       l.name, f(a?.medianMs, 3), f(a?.gflops), ceilingShare(a, r.ceiling.relaxed), f(x?.gflops), ceilingShare(x, r.ceiling.fixed),
-      ...(threaded ? [l.results[threaded]?.[direction]].map((c) => (c?.gflops && a?.gflops ? `${f(c.gflops)} (${(c.gflops / a.gflops).toFixed(2)}×)` : "–")) : []),
+      ...threaded.map((t) => l.results[t]?.[direction]).map((c) => (c?.gflops && a?.gflops ? `${f(c.gflops)} (${(c.gflops / a.gflops).toFixed(2)}×)` : "–")),
       ...peers.map((p) => {
         const c = l.results[p]?.[direction];
         return c?.gflops && a?.gflops ? `${f(c.gflops, c.gflops < 1 ? 2 : 1)} (${(a.gflops / c.gflops).toFixed(2)}×)` : "–";

@@ -37,7 +37,7 @@ if (args.help) {
   --quick   the quick subset of layers with shorter sampling (under a minute)
   --layers  only these layers (names from bench/layers.ts)
   --peers   only these peers besides wasm-conv2d (substring match)
-  --threads worker threads of the threads column (default: every core; 1 leaves the column out)`);
+  --threads threads of the threads columns, synchronous and async API (default: every core; 1 leaves them out)`);
   process.exit(0);
 }
 
@@ -47,7 +47,7 @@ const threads = args.threads ? Number(args.threads) : os.availableParallelism();
 const peers: Peer[] = [
   wasmConv2dPeer("relaxed", ourVersion),
   wasmConv2dPeer("fixed", ourVersion),
-  ...(threads > 1 ? [wasmConv2dPeer("relaxed", ourVersion, threads)] : []),
+  ...(threads > 1 ? [wasmConv2dPeer("relaxed", ourVersion, threads), wasmConv2dPeer("relaxed", ourVersion, threads, "async")] : []),
   naiveJsPeer,
   tfjsPeer("wasm"),
   tfjsPeer("cpu"),

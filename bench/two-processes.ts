@@ -4,9 +4,9 @@
 // work. On a shared VM they may not: the cores can be SMT siblings on the host, or share a memory
 // bandwidth and an L3 that one core alone has to itself. Two independent single-thread processes running
 // the same layers measure what two cores give here, with no pool, no dispatch and no shared memory: the
-// ceiling any 2-thread speed-up can reach on this machine. Each round also times the async API on a
-// 2-worker pool in a third process; rounds alternate (alone, pair, pool) so that drift in the host's
-// load falls on all three.
+// ceiling any 2-thread speed-up can reach on this machine. Each round also times a 2-thread runtime in
+// a third process, its synchronous API (the calling thread and one worker) and its async API (two
+// workers); rounds alternate (alone, pair, threads) so that drift in the host's load falls on all.
 
 import { spawn } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
@@ -43,8 +43,9 @@ async function main(): Promise<void> {
   const started = new Date();
   // ratios[layer/direction] = per round, (work two processes finish per ms) ÷ (work one finishes alone).
   // pair[layer/direction] = per round, (work two processes finish per ms) ÷ (work one finishes alone);
-  // pool[...] = one process alone ÷ the async API on the pool, same round.
+  // sync[...], pool[...] = one process alone ÷ the synchronous / async API on 2 threads, same round.
   const pair = new Map<string, number[]>();
+  const sync = new Map<string, number[]>();
   const pool = new Map<string, number[]>();
   const push = (map: Map<string, number[]>, key: string, value: number) => map.set(key, [...(map.get(key) ?? []), value]);
   let simd = "";
@@ -58,10 +59,10 @@ async function main(): Promise<void> {
         const key = `${layer}/${direction}`;
         const ms = msOf(alone, layer, direction);
         push(pair, key, both.reduce((sum, report) => sum + ms / msOf(report, layer, direction), 0));
+        push(sync, key, ms / msOf(threaded, layer, `${direction}, sync`));
         push(pool, key, ms / msOf(threaded, layer, direction));
       }
     }
-    push(pool, "round trip", msOf(threaded, "-", "round trip"));
     console.error(`round ${round}/${ROUNDS} done`);
   }
   const cell = (map: Map<string, number[]>, key: string) => {
@@ -71,25 +72,24 @@ async function main(): Promise<void> {
   const lines = [
     `Speed-up over one thread alone, ${simd} build, median (min–max) of ${ROUNDS} rounds, ${started.toISOString().slice(0, 16)} UTC,`,
     "`npm run bench:two-processes`. \"two processes\": two single-thread processes at once, their summed",
-    "throughput (2.00× = two full cores); \"pool\": the async API on 2 workers.",
+    "throughput (2.00× = two full cores); \"sync\": the synchronous API on 2 threads (the calling thread and",
+    "a worker); \"async\": the async API on 2 workers.",
     "",
-    `| layer | ${DIRECTIONS.map((d) => `${d}, two processes | ${d}, pool`).join(" | ")} |`,
-    `| --- | ${DIRECTIONS.map(() => "---: | ---:").join(" | ")} |`,
-    ...LAYER_NAMES.map((layer) => `| ${layer} | ${DIRECTIONS.map((d) => `${cell(pair, `${layer}/${d}`)} | ${cell(pool, `${layer}/${d}`)}`).join(" | ")} |`),
-    "",
-    `The pool's round trip (a phase of no tasks, published and awaited): ${(median(pool.get("round trip")!) * 1000).toFixed(0)} µs, median of the rounds' medians.`,
+    "| layer | direction | two processes | sync, 2 threads | async, 2 threads |",
+    "| --- | --- | ---: | ---: | ---: |",
+    ...LAYER_NAMES.flatMap((layer) => DIRECTIONS.map((d) => `| ${layer} | ${d} | ${[pair, sync, pool].map((m) => cell(m, `${layer}/${d}`)).join(" | ")} |`)),
   ];
   console.log(lines.join("\n"));
   const dir = fileURLToPath(new URL("./results/", import.meta.url));
   await mkdir(dir, { recursive: true });
   const file = `${dir}two-processes-${started.toISOString().slice(0, 10)}.json`;
-  await writeFile(file, JSON.stringify({ started: started.toISOString(), simd, rounds: ROUNDS, twoProcesses: Object.fromEntries(pair), pool: Object.fromEntries(pool) }, null, 2) + "\n");
+  await writeFile(file, JSON.stringify({ started: started.toISOString(), simd, rounds: ROUNDS, twoProcesses: Object.fromEntries(pair), sync: Object.fromEntries(sync), pool: Object.fromEntries(pool) }, null, 2) + "\n");
   console.error(`wrote ${file}`);
 }
 
 const layers = LAYERS.filter((l) => LAYER_NAMES.includes(l.name));
 
-/** The pool's child: the async API on 2 workers, timed as portable-timing's measure times the sync one. */
+/** The threads' child: the synchronous and the async API on 2 threads, timed as portable-timing's measure times the sync one. */
 async function timePool(api: typeof import("../dist/index.js")): Promise<Report> {
   const runtime = await api.init({ simd: "auto", threads: 2 });
   const rows: Report["rows"] = [];
@@ -99,13 +99,16 @@ async function timePool(api: typeof import("../dist/index.js")): Promise<Report>
     const o = outputSize(layer);
     const [x, w, b, dy] = [fill(inputShape(layer)), fill(weightShape(layer)), fill([layer.F]), fill([layer.N, layer.F, o, o])];
     const free = (...ts: (Tensor | null)[]) => ts.forEach((t) => t?.dispose());
-    const calls = {
+    const calls: Record<string, () => unknown> = {
       forward: async () => free(await api.conv2dAsync(x, w, b, opts)),
       dx: async () => free((await api.conv2dBackwardAsync(dy, x, w, opts, { dw: false, db: false })).dx),
       dw: async () => free((await api.conv2dBackwardAsync(dy, x, w, opts, { dx: false, db: false })).dw),
+      "forward, sync": () => free(api.conv2d(x, w, b, opts)),
+      "dx, sync": () => free(api.conv2dBackward(dy, x, w, opts, { dw: false, db: false }).dx),
+      "dw, sync": () => free(api.conv2dBackward(dy, x, w, opts, { dx: false, db: false }).dw),
     };
-    for (const direction of DIRECTIONS) {
-      const fn = calls[direction];
+    for (const direction of DIRECTIONS.flatMap((d) => [d, `${d}, sync`])) {
+      const fn = calls[direction]!;
       const batch = async (reps: number) => {
         const t = performance.now();
         for (let r = 0; r < reps; r++) await fn();
@@ -121,16 +124,6 @@ async function timePool(api: typeof import("../dist/index.js")): Promise<Report>
     }
     free(x, w, b, dy);
   }
-  // The pool's fixed cost: a phase of no tasks, published to the workers and awaited (their wake-up and
-  // the calling thread's Atomics.waitAsync), the floor under every threaded call.
-  const pool = (runtime as unknown as { pool: { run(job: object): Promise<void> } }).pool;
-  const trips: number[] = [];
-  for (let i = 0; i < 1000; i++) {
-    const t = performance.now();
-    await pool.run({ direction: 0, phase: 0, prepared: 0, a: 0, b: 0, out: 0, accumulate: false, workBase: 0, workStride: 0, tasks: 0 });
-    trips.push(performance.now() - t);
-  }
-  rows.push({ layer: "-", direction: "round trip", ms: median(trips) });
   runtime.terminate();
   return { simd: runtime.simd, rows };
 }

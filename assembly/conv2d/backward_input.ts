@@ -7,6 +7,7 @@ import { gemmForwardPrepareOffsets, gemmForwardPreparedBytes, gemmForwardRun, ge
 import { paddedWidth, writeTapOffsets, zeroFloats, SLACK } from "./padded";
 import { scatterTile } from "./scatter";
 import { TILE_BYTES } from "./tile";
+import { bandRowsFor, MIN_TASKS } from "./bands";
 
 // Two ways, one result. At stride 1 (padding at most the dilated kernel's span, finite weights) dx is
 // the "full" correlation of dy, zero-padded by d·(K − 1) − p, with the (f, c)-transposed, rotated
@@ -22,7 +23,7 @@ const BAND_PIXELS = 128;
 const REDUCE_ROWS = 8;
 
 @inline function bandOutRows(g: ConvGeometry): i32 {
-  return max(1, (BAND_PIXELS + g.outWidth - 1) / g.outWidth);
+  return bandRowsFor(g, BAND_PIXELS, g.batch * g.groups, MIN_TASKS / 2);
 }
 
 @inline function bandCount(g: ConvGeometry): i32 {

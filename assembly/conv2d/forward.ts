@@ -6,6 +6,7 @@ import { packRowPanels, packedRowPanelsBytes } from "../gemm/pack_panels";
 import { gatherPanel, gatherPointwisePanel } from "./gather";
 import { padInputRows, paddedBytes, paddedHeight, paddedOrigin, paddedWidth, writeTapOffsets } from "./padded";
 import { copyTile, TILE_BYTES } from "./tile";
+import { bandRowsFor, MIN_TASKS } from "./bands";
 
 // The GEMM form. Prepared once per call (on the calling thread): W_g (Fg × K, K = Cg·KH·KW) of every
 // group packed into 4-row panels, the groups' biases padded to whole panels, and the offset of each
@@ -15,17 +16,34 @@ import { copyTile, TILE_BYTES } from "./tile";
 // multiplied by each 4-filter panel. An output element is one micro-kernel call over all of K
 // whatever the tasks are, so the result does not depend on how tasks are spread over threads.
 
-/** Output pixels (whole rows) per task and 4-filter panels per task: sizes that keep tasks worth a thread. */
+/** Output pixels per task (about; see bands.ts) and 4-filter panels per task: sizes that keep tasks worth a thread. */
 const TASK_PIXELS = 128;
 const TASK_FILTER_PANELS = 16;
-
-@inline function rowsPerTask(g: ConvGeometry): i32 {
-  return max(1, (TASK_PIXELS + g.outWidth - 1) / g.outWidth);
-}
 
 @inline function filterChunks(g: ConvGeometry): i32 {
   const panels = (groupOutChannels(g) + 3) >> 2;
   return (panels + TASK_FILTER_PANELS - 1) / TASK_FILTER_PANELS;
+}
+
+@inline function rowsPerTask(g: ConvGeometry): i32 {
+  return bandRowsFor(g, TASK_PIXELS, g.batch * g.groups * filterChunks(g), MIN_TASKS);
+}
+
+/**
+ * A pointwise layer reads x in place (no padded rows to copy), so its tasks are runs of whole 8-pixel
+ * panels rather than whole rows: no task ends on a part-filled panel but the last.
+ */
+function pointwiseTaskPixels(g: ConvGeometry): i32 {
+  const P = g.outHeight * g.outWidth;
+  const byCount = <i32>min(<f64>TASK_PIXELS, Math.floor(<f64>g.batch * <f64>g.groups * <f64>filterChunks(g) * <f64>P / MIN_TASKS));
+  return max(8, byCount & ~7);
+}
+
+/** Bands of output pixels per image and group: of whole rows, or of whole panels where the layer is pointwise. */
+@inline function bandCount(g: ConvGeometry): i32 {
+  const size = isPointwise(g) ? pointwiseTaskPixels(g) : rowsPerTask(g);
+  const extent = isPointwise(g) ? g.outHeight * g.outWidth : g.outHeight;
+  return (extent + size - 1) / size;
 }
 
 @inline function tapOffsetsBytes(g: ConvGeometry): usize {
@@ -46,8 +64,7 @@ export function gemmForwardWorkBytes(g: ConvGeometry): f64 {
 }
 
 export function gemmForwardTasks(g: ConvGeometry): i32 {
-  const bands = (g.outHeight + rowsPerTask(g) - 1) / rowsPerTask(g);
-  return g.batch * g.groups * bands * filterChunks(g);
+  return g.batch * g.groups * bandCount(g) * filterChunks(g);
 }
 
 /** Where a group's packed weights and padded biases sit in the prepared data. */
@@ -85,7 +102,8 @@ export function gemmForwardRun(g: ConvGeometry, data: usize, x: usize, out: usiz
   const outRowBytes = <usize>P << 2;
   const pointwise = isPointwise(g);
   const rows = rowsPerTask(g);
-  const bands = (g.outHeight + rows - 1) / rows;
+  const runPixels = pointwiseTaskPixels(g);
+  const bands = bandCount(g);
   const chunks = filterChunks(g);
   const panel = work;
   const tile = panel + (<usize>K << 5);
@@ -97,17 +115,19 @@ export function gemmForwardRun(g: ConvGeometry, data: usize, x: usize, out: usiz
     rest /= bands;
     const group = rest % g.groups;
     const n = rest / g.groups;
-    const oh0 = band * rows, oh1 = min(g.outHeight, oh0 + rows);
     const f0 = chunk * TASK_FILTER_PANELS * 4, f1 = min(Fg, f0 + TASK_FILTER_PANELS * 4);
     const xg = x + ((<usize>(n * g.inChannels + group * Cg) * inPlane) << 2);
     const og = out + (<usize>(n * g.outChannels + group * Fg) * <usize>P << 2);
     const packed = groupWeights(g, data, group);
     const biases = groupBias(g, data, group);
+    let pixelStart = band * runPixels, pixelEnd = min(P, pixelStart + runPixels);
     if (!pointwise) {
+      const oh0 = band * rows, oh1 = min(g.outHeight, oh0 + rows);
       padInputRows(g, xg, Cg, padded, oh0 * g.strideHeight, (oh1 - 1) * g.strideHeight + (g.kernelHeight - 1) * g.dilationHeight + 1);
+      pixelStart = oh0 * g.outWidth;
+      pixelEnd = oh1 * g.outWidth;
     }
-    const pixelEnd = oh1 * g.outWidth;
-    for (let p0 = oh0 * g.outWidth; p0 < pixelEnd; p0 += 8) {
+    for (let p0 = pixelStart; p0 < pixelEnd; p0 += 8) {
       const count = min(8, pixelEnd - p0);
       if (pointwise) gatherPointwisePanel(xg, Cg, P, p0, count, panel);
       else gatherPanel(g, paddedOrigin(padded), data, K, p0, count, panel);

@@ -5,53 +5,74 @@ import { init, tensor, conv2d, conv2dBackward, conv2dAsync, conv2dBackwardAsync,
 import { layerOptions, inputShape, weightShape, type BenchLayer } from "../layers.js";
 import type { LayerData, Peer, PreparedLayer } from "./peer.js";
 
-export function wasmConv2dPeer(build: "fixed" | "relaxed", version: string, threads = 1): Peer {
-  if (threads > 1) return threadedPeer(build, version, threads);
+export function wasmConv2dPeer(build: "fixed" | "relaxed", version: string, threads = 1, api: "sync" | "async" = "sync"): Peer {
+  if (threads > 1 && api === "async") return asyncPeer(build, version, threads);
+  if (threads > 1) {
+    let runtime: Runtime | undefined;
+    return {
+      name: `wasm-conv2d (${build}, ${threads} threads)`,
+      version,
+      note: `this library's synchronous API on ${threads} threads (the calling thread and ${threads - 1} worker${threads > 2 ? "s" : ""}, shared memory), ${build} build; output allocation and dispose are timed`,
+      async setup(layer: BenchLayer, data: LayerData): Promise<PreparedLayer> {
+        runtime ??= await init({ simd: build, threads });
+        return syncLayer(runtime, layer, data, false);
+      },
+      async close() {
+        runtime?.terminate();
+      },
+    };
+  }
   return {
     name: `wasm-conv2d (${build})`,
     version,
     note: `this library, ${build === "relaxed" ? "relaxed-SIMD build (FMA)" : "fixed SIMD build (mul + add)"}; output allocation and dispose are timed`,
     async setup(layer: BenchLayer, data: LayerData): Promise<PreparedLayer> {
-      const runtime: Runtime = await init({ simd: build });
-      const options = layerOptions(layer);
-      const x = tensor(data.x, inputShape(layer), runtime);
-      const w = tensor(data.w, weightShape(layer), runtime);
-      const b = tensor(data.b, [layer.F], runtime);
-      const dy = tensor(data.dy, [layer.N, layer.F, data.outHeight, data.outWidth], runtime);
-      return {
-        run: {
-          // Each scope returns nothing, so everything made inside is disposed (a returned tensor would be kept).
-          forward: () => scope(() => { conv2d(x, w, b, options); }),
-          dx: () => scope(() => { conv2dBackward(dy, x, w, options, { dw: false, db: false }); }),
-          dw: () => scope(() => { conv2dBackward(dy, x, w, options, { dx: false, db: false }); }),
-          db: () => scope(() => { conv2dBackward(dy, x, w, options, { dx: false, dw: false }); }),
-          step: () => scope(() => {
-            conv2d(x, w, b, options);
-            conv2dBackward(dy, x, w, options);
-          }),
-        },
-        unsupported: {},
-        results: async () => scope(() => {
-          const grads = conv2dBackward(dy, x, w, options);
-          return { forward: conv2d(x, w, b, options).toFloat32Array(), dx: grads.dx!.toFloat32Array(), dw: grads.dw!.toFloat32Array() };
-        }),
-        memory: () => {
-          const usage = runtime.memoryUsage();
-          return { wasmMemoryBytes: usage.wasmMemoryBytes, scratchBytes: usage.scratchBytes };
-        },
-        dispose: () => {
-          for (const t of [x, w, b, dy]) t.dispose();
-        },
-      };
+      return syncLayer(await init({ simd: build }), layer, data, true);
     },
   };
 }
 
-/** The async API on a worker pool: the threads column. Dispatch, the calling thread's packing and the awaits are timed. */
-function threadedPeer(build: "fixed" | "relaxed", version: string, threads: number): Peer {
+/** A layer on the synchronous API. A runtime of its own (fresh per layer) reports its memory. */
+function syncLayer(runtime: Runtime, layer: BenchLayer, data: LayerData, ownRuntime: boolean): PreparedLayer {
+  const options = layerOptions(layer);
+  const x = tensor(data.x, inputShape(layer), runtime);
+  const w = tensor(data.w, weightShape(layer), runtime);
+  const b = tensor(data.b, [layer.F], runtime);
+  const dy = tensor(data.dy, [layer.N, layer.F, data.outHeight, data.outWidth], runtime);
+  return {
+    run: {
+      // Each scope returns nothing, so everything made inside is disposed (a returned tensor would be kept).
+      forward: () => scope(() => { conv2d(x, w, b, options); }),
+      dx: () => scope(() => { conv2dBackward(dy, x, w, options, { dw: false, db: false }); }),
+      dw: () => scope(() => { conv2dBackward(dy, x, w, options, { dx: false, db: false }); }),
+      db: () => scope(() => { conv2dBackward(dy, x, w, options, { dx: false, dw: false }); }),
+      step: () => scope(() => {
+        conv2d(x, w, b, options);
+        conv2dBackward(dy, x, w, options);
+      }),
+    },
+    unsupported: {},
+    results: async () => scope(() => {
+      const grads = conv2dBackward(dy, x, w, options);
+      return { forward: conv2d(x, w, b, options).toFloat32Array(), dx: grads.dx!.toFloat32Array(), dw: grads.dw!.toFloat32Array() };
+    }),
+    ...(ownRuntime ? {
+      memory: () => {
+        const usage = runtime.memoryUsage();
+        return { wasmMemoryBytes: usage.wasmMemoryBytes, scratchBytes: usage.scratchBytes };
+      },
+    } : {}),
+    dispose: () => {
+      for (const t of [x, w, b, dy]) t.dispose();
+    },
+  };
+}
+
+/** The async API on a worker pool (the calling thread free). Dispatch, the calling thread's packing and the awaits are timed. */
+function asyncPeer(build: "fixed" | "relaxed", version: string, threads: number): Peer {
   let runtime: Runtime | undefined;
   return {
-    name: `wasm-conv2d (${build}, ${threads} threads)`,
+    name: `wasm-conv2d (${build}, ${threads} threads, async)`,
     version,
     note: `this library's async API on ${threads} worker threads (shared memory), ${build} build; dispatch and packing on the calling thread are timed`,
     async setup(layer: BenchLayer, data: LayerData): Promise<PreparedLayer> {
