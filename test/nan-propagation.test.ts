@@ -78,6 +78,27 @@ describe.each(BUILDS)("non-finite values (%s build)", (build: Build) => {
     expect(actual.out.some((v) => v === Infinity || v === -Infinity)).toBe(true); // the interior
   });
 
+  it("stride 1, 3×3 and 1×1: an Infinity in w gives dx the reference's pattern (the check before the padded sweep)", () => {
+    for (const K of [3, 1]) {
+      const scfg: ReferenceConfig = {
+        N: 1, C: 8, H: 6, W: 7, F: 4, KH: K, KW: K, strideH: 1, strideW: 1,
+        padTop: K >> 1, padBottom: K >> 1, padLeft: K >> 1, padRight: K >> 1, dilationH: 1, dilationW: 1, groups: 1,
+      };
+      const xd = randomData(53, 8 * 6 * 7);
+      const wd = randomData(54, 4 * 8 * K * K);
+      wd[2 * 8 * K * K + 5 * K * K] = Infinity; // filter 2, channel 5, top-left tap
+      const x = tensor(xd, [1, 8, 6, 7], runtime);
+      const w = tensor(wd, [4, 8, K, K], runtime);
+      const dyData = randomData(55, 4 * 6 * 7);
+      const dy = tensor(dyData, [1, 4, 6, 7], runtime);
+      const grads = conv2dBackward(dy, x, w, { pad: K >> 1 });
+      const expected = referenceConv2d(scfg, xd, wd, null, dyData);
+      expect(firstMismatch(grads.dx!.toFloat32Array(), expected.dx), `dx, ${K}×${K}`).toBeNull();
+      expect(grads.dx!.toFloat32Array().some((v) => v === Infinity || v === -Infinity), `${K}×${K}`).toBe(true);
+      for (const t of [x, w, dy, grads.dx!, grads.dw!, grads.db!]) t.dispose();
+    }
+  });
+
   it("depthwise: an Infinity in w or x gives the reference's pattern (the padded-sweep shortcut is not taken)", () => {
     const dcfg: ReferenceConfig = { ...cfg, C: 4, F: 8, groups: 4, strideH: 1, strideW: 1, dilationH: 2, dilationW: 1 };
     const dOptions = { pad: 1, dilation: [2, 1] as [number, number], groups: 4 };
