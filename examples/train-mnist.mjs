@@ -20,6 +20,7 @@ Options:
   --shift N         shift training digits by up to N pixels, a new draw every epoch (default ${DEFAULTS.maxShift}; 0 = off)
   --seed N          seeds the weights, the order and the shifts: same seed, same result (default ${DEFAULTS.seed})
   --train N         how many training digits to use, up to 8000 (default ${DEFAULTS.trainSize})
+  --threads N|auto  threads for the convolutions (default auto: every core); the results are the same bits
   --help            this text`;
 
 let values;
@@ -27,7 +28,8 @@ try {
   ({ values } = parseArgs({
     options: {
       epochs: { type: "string" }, "batch-size": { type: "string" }, lr: { type: "string" }, "lr-decay": { type: "string" },
-      shift: { type: "string" }, seed: { type: "string" }, train: { type: "string" }, help: { type: "boolean" },
+      shift: { type: "string" }, seed: { type: "string" }, train: { type: "string" }, threads: { type: "string" },
+      help: { type: "boolean" },
     },
     strict: true,
   }));
@@ -51,11 +53,15 @@ const options = {
   seed: integer("seed", DEFAULTS.seed, 0, 2 ** 20),
   trainSize: integer("train", DEFAULTS.trainSize, 1, 8000),
 };
+const threads = values.threads === "auto" ? "auto"
+  : option("threads", "auto", (v) => Number.isInteger(v) && v >= 1 && v <= 256, 'an integer in [1, 256] or "auto"');
 
 // The fixed-SIMD build computes the same bits on every engine and machine, so a seed gives the same
-// accuracy everywhere (the relaxed build's fused multiply-add may round differently per CPU).
-const runtime = await init({ simd: "fixed" });
-console.log(`wasm-conv2d: ${runtime.simd} SIMD build, Node ${process.versions.node}\n`);
+// accuracy everywhere (the relaxed build's fused multiply-add may round differently per CPU), and on
+// any number of threads: the synchronous calls below take the calling thread and the workers.
+const runtime = await init({ simd: "fixed", threads });
+console.log(`wasm-conv2d: ${runtime.simd} SIMD build, ${runtime.threads} thread${runtime.threads > 1 ? "s" : ""}` +
+  `${runtime.threadsNote ? ` (${runtime.threadsNote})` : ""}, Node ${process.versions.node}\n`);
 const gradientsOk = printGradcheckTable();
 
 const data = splitDigits(loadDigitsNode());
@@ -78,6 +84,7 @@ const { model, history } = train(data, options, {
   },
 });
 model.dispose();
+runtime.terminate();
 console.log(`\ntraining time: ${trainingSeconds.toFixed(1)} s (${(trainingSeconds / options.epochs).toFixed(2)} s per epoch; ` +
   `conv forward ${share(forwardSeconds, trainingSeconds)}, conv backward ${share(backwardSeconds, trainingSeconds)} of it), ` +
   `plus ${evaluationSeconds.toFixed(1)} s evaluating on the test digits`);
