@@ -5,7 +5,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { serve } from "../examples/serve.mjs";
 import { launchChromium } from "../test/browser/chromium.js";
 
-interface Row { layer: string; ours1: number; oursN: number; tfjs: number }
+interface Row { layer: string; ours1: number; oursN: number; oursSync: number; tfjs: number }
 
 const threads = Number(process.argv[2] ?? os.availableParallelism());
 const server = await serve();
@@ -18,11 +18,12 @@ try {
   if (result.error) throw new Error(result.error);
   console.log(`Chromium (${result.userAgent.match(/Chrome\/[\d.]+/)?.[0] ?? "?"}), crossOriginIsolated ${result.crossOriginIsolated}, `
     + `wasm-conv2d ${result.simd} build, ${threads} threads; tfjs-wasm threaded SIMD, ${result.tfjsThreads} threads`);
-  console.log("forward, GFLOP/s (median)   wasm-conv2d 1 thread   wasm-conv2d threads   tfjs-wasm threads   ratio (ours ÷ tfjs, threads)");
+  console.log("forward, GFLOP/s (median)   wasm-conv2d 1 thread   threads, async   threads, sync   tfjs-wasm threads   ours (async) ÷ tfjs   ours (sync) ÷ tfjs");
   for (const r of result.rows) {
-    console.log(`${r.layer.padEnd(28)}${r.ours1.toFixed(1).padStart(21)}${r.oursN.toFixed(1).padStart(22)}${r.tfjs.toFixed(1).padStart(20)}${(r.oursN / r.tfjs).toFixed(2).padStart(12)}×`);
+    console.log(`${r.layer.padEnd(28)}${r.ours1.toFixed(1).padStart(21)}${r.oursN.toFixed(1).padStart(17)}${r.oursSync.toFixed(1).padStart(16)}`
+      + `${r.tfjs.toFixed(1).padStart(20)}${(r.oursN / r.tfjs).toFixed(2).padStart(21)}×${(r.oursSync / r.tfjs).toFixed(2).padStart(20)}×`);
   }
-  const date = new Date().toISOString().slice(0, 10);
+  const date = new Date().toISOString().slice(0, 16).replace(":", "-");
   await mkdir(new URL("./results/", import.meta.url), { recursive: true });
   await writeFile(new URL(`./results/browser-threads-${date}.json`, import.meta.url), JSON.stringify({ date: new Date().toISOString(), threads, ...result }, null, 1) + "\n");
   console.log(`wrote bench/results/browser-threads-${date}.json`);

@@ -230,7 +230,8 @@ function printTable(header: string[], rows: string[][]): void {
 
 async function writeOutputs(all: LayerResult[]): Promise<void> {
   const date = new Date().toISOString().slice(0, 10);
-  const name = `${date}${args.quick ? "-quick" : ""}`;
+  // Date and UTC time, so that a second run on a day does not overwrite a recorded one.
+  const name = `${new Date().toISOString().slice(0, 16).replace(":", "-")}${args.quick ? "-quick" : ""}`;
   const dir = new URL("./results/", import.meta.url);
   await mkdir(dir, { recursive: true });
   const machine = { cpu: os.cpus()[0]?.model, cores: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.versions.node, v8: process.versions.v8 };
@@ -246,7 +247,8 @@ async function writeOutputs(all: LayerResult[]): Promise<void> {
     subtitle: `${machine.cpu}, Node ${machine.node}; dashed: wasm SIMD ceiling (mul+add ${ceiling.fixed.toFixed(0)}, relaxed ${ceiling.relaxed?.toFixed(0) ?? "n/a"} GFLOP/s)`,
     directions: ["forward", "dx", "dw", "step"],
     layers: all.map((r) => r.layer.name),
-    series: peers.map((p, i) => ({
+    // One thread: the threads columns are in the tables and the JSON, not in this chart.
+    series: peers.filter((p) => !p.name.includes("threads")).map((p, i) => ({
       name: p.name, color: colors[i % colors.length]!,
       values: Object.fromEntries(DIRECTIONS.map((d) => [d, Object.fromEntries(all.map((r) => [r.layer.name, r.cells[p.name]?.[d]?.gflops]))])),
     })),

@@ -18,7 +18,9 @@ import { median, timeLayers } from "./portable-timing.ts";
 
 const LAYER_NAMES = ["L2", "L3", "L4", "L5", "L6"];
 const DIRECTIONS = ["forward", "dx", "dw"] as const;
-const ROUNDS = 7;
+/** Rounds (`-- --rounds N`): the host's load swings within seconds, so more rounds give steadier medians. */
+const roundsArg = process.argv.indexOf("--rounds");
+const ROUNDS = roundsArg > 0 ? Number(process.argv[roundsArg + 1]) : 7;
 const SAMPLES = 7;
 const MIN_SAMPLE_MS = 25;
 
@@ -82,7 +84,7 @@ async function main(): Promise<void> {
   console.log(lines.join("\n"));
   const dir = fileURLToPath(new URL("./results/", import.meta.url));
   await mkdir(dir, { recursive: true });
-  const file = `${dir}two-processes-${started.toISOString().slice(0, 10)}.json`;
+  const file = `${dir}two-processes-${started.toISOString().slice(0, 16).replace(":", "-")}.json`;
   await writeFile(file, JSON.stringify({ started: started.toISOString(), simd, rounds: ROUNDS, twoProcesses: Object.fromEntries(pair), sync: Object.fromEntries(sync), pool: Object.fromEntries(pool) }, null, 2) + "\n");
   console.error(`wrote ${file}`);
 }

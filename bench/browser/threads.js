@@ -70,7 +70,9 @@ async function bench() {
     const xData = rnd(N * C * S * S, 1), wData = rnd(F * C * K * K, 2), bData = rnd(F, 3);
     const gflops = (ms) => flops / ms / 1e6;
     const row = { layer: name };
-    for (const [label, rt, useAsync] of [["ours1", ours1, false], ["oursN", oursN, true]]) {
+    // oursN: the async API (workers only, the page's thread free); oursSync: the synchronous API on the
+    // same runtime (the page's thread and threads − 1 workers).
+    for (const [label, rt, useAsync] of [["ours1", ours1, false], ["oursN", oursN, true], ["oursSync", oursN, false]]) {
       const x = api.tensor(xData, [N, C, S, S], rt), w = api.tensor(wData, [F, C, K, K], rt), b = api.tensor(bData, [F], rt);
       row[label] = gflops(await median(useAsync
         ? async () => (await api.conv2dAsync(x, w, b, { stride: s, pad: p })).dispose()
