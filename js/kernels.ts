@@ -7,8 +7,11 @@ export interface KernelExports {
   usesRelaxedSimd(): number;
   /** Writes two f64 at plan (256 bytes): the prepared block's bytes and each thread's work bytes. */
   conv2dPlan(geometry: number, direction: number, plan: number): void;
-  /** Fills the prepared block (packing, path, task counts); returns the number of phases. */
-  conv2dPrepare(direction: number, geometry: number, w: number, bias: number, prepared: number): number;
+  /**
+   * Fills the prepared block (packing, path, task counts); returns the number of phases. reusable (0 or
+   * 1): the block is as the last prepare and its tasks left it, so a packing of the same weights may stay.
+   */
+  conv2dPrepare(direction: number, geometry: number, w: number, bias: number, prepared: number, reusable: number): number;
   conv2dTasks(prepared: number, phase: number): number;
   /** Runs tasks [t0, t1) of a phase with one thread's work block. */
   conv2dRun(

@@ -61,6 +61,8 @@ export class Runtime {
   readonly threads: number;
   /** Why threads are not in use, where init({ threads: "auto" }) found them unavailable. */
   readonly threadsNote: string | undefined;
+  /** @internal The scratch block's address when the last conv2dPrepare there finished (0: none, or it failed). */
+  scratchPrepared = 0;
   /** @internal The worker pool (threads > 1). */
   pool: ThreadPool | undefined;
 

@@ -42,7 +42,11 @@ export function runOnThisThread(runtime: Runtime, call: DirectionCall): void {
   const { prepared, work } = planBytes(runtime, call);
   const block = runtime.allocator.scratch(prepared + work * blocks);
   const kernels = runtime.kernels;
-  const phases = kernels.conv2dPrepare(call.direction, runtime.geometry(call.geometry), call.w, call.bias, block);
+  // Only these calls use the scratch block, so if it has not moved it holds the last call's packing.
+  const reusable = block === runtime.scratchPrepared ? 1 : 0;
+  runtime.scratchPrepared = 0;
+  const phases = kernels.conv2dPrepare(call.direction, runtime.geometry(call.geometry), call.w, call.bias, block, reusable);
+  runtime.scratchPrepared = block;
   const mine = block + prepared + work * (blocks - 1);
   for (let phase = 0; phase < phases; phase++) {
     const run = (t0: number, t1: number) =>
@@ -90,7 +94,7 @@ export async function runCalls(runtime: Runtime, calls: DirectionCall[]): Promis
     const block = runtime.allocator.allocate(prepared + work * pool.size);
     try {
       const kernels = runtime.kernels;
-      const phases = kernels.conv2dPrepare(call.direction, runtime.geometry(call.geometry), call.w, call.bias, block);
+      const phases = kernels.conv2dPrepare(call.direction, runtime.geometry(call.geometry), call.w, call.bias, block, 0);
       for (let phase = 0; phase < phases; phase++) {
         await pool.run(phaseJob(call, phase, block, prepared, work, kernels.conv2dTasks(block, phase)));
       }

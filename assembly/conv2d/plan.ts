@@ -1,6 +1,6 @@
 // One conv2d direction as the API schedules it: plan (bytes), prepare (packing, once), run (tasks, on any thread).
 
-import { ConvGeometry, isDepthwise, isThinDepthwise } from "../geometry";
+import { ConvGeometry, isDepthwise, isThinDepthwise, patchSize } from "../geometry";
 import { gemmForwardPrepare, gemmForwardPreparedBytes, gemmForwardRun, gemmForwardTasks, gemmForwardWorkBytes } from "./forward";
 import {
   scatterPrepare, scatterPreparedBytes, scatterRun, scatterTasks, scatterWorkBytes,
@@ -42,14 +42,40 @@ const DEPTHWISE_SCATTER = 3;
   tasks1: i32;
   w: usize;
   bias: usize;
+  /** REUSABLE when the block holds a finished packing of the weights copied after DATA_OFFSET. */
+  reusable: i32;
+  direction: i32;
+  /** Where the packed data start: after the copy of the weights (and biases) they were packed from. */
+  data: usize;
 }
 const GEOMETRY_OFFSET: usize = 0;
+const GEOMETRY_BYTES: usize = 72;
 const SWEEP_OFFSET: usize = 128;
 const HEADER_OFFSET: usize = 256;
 const DATA_OFFSET: usize = 320;
+const REUSABLE = 0x50414b44;
 
 @inline function header(prepared: usize): Header {
   return changetype<Header>(prepared + HEADER_OFFSET);
+}
+
+// Packing the weights is the one serial step of a call, and on several threads each call's fresh
+// packing must also travel to the other cores' caches. When a call's weights are the ones the block
+// was last packed from (inference, an input-gradient loop), conv2dPrepare keeps the packing: the block
+// holds a copy of those weights, compared bit for bit, so changed weights (a training step, an in-place
+// update) are always packed anew. Only the caller knows whether the block is still as the last call
+// left it (the API's reusable scratch block is; a fresh allocation is not), so it says so.
+
+/** The copy's bytes rounded to a cache line, so that the packed data after it stay aligned. */
+@inline function copyRegion(bytes: usize): usize {
+  return (bytes + 63) & ~63;
+}
+
+/** Bytes of the weight (and bias) copy a direction keeps; 0 where it packs nothing worth keeping. */
+function weightCopyBytes(g: ConvGeometry, direction: i32): usize {
+  if (direction == FORWARD && !isThinDepthwise(g)) return (<usize>g.outChannels * <usize>patchSize(g) + <usize>g.outChannels) << 2;
+  if (direction == INPUT && !isDepthwise(g)) return <usize>g.outChannels * <usize>patchSize(g) << 2;
+  return 0;
 }
 
 /**
@@ -59,7 +85,7 @@ const DATA_OFFSET: usize = 320;
  */
 export function conv2dPlan(geometry: usize, direction: i32, plan: usize): void {
   const g = changetype<ConvGeometry>(geometry);
-  let prepared: f64 = <f64>DATA_OFFSET, work: f64 = 0;
+  let prepared: f64 = <f64>DATA_OFFSET + <f64>copyRegion(weightCopyBytes(g, direction)), work: f64 = 0;
   if (direction == FORWARD) {
     if (isThinDepthwise(g)) {
       work = depthwiseWorkBytes(g);
@@ -88,12 +114,25 @@ export function conv2dPlan(geometry: usize, direction: i32, plan: usize): void {
   store<f64>(plan, work, 8);
 }
 
-/** Fills the prepared block for this call; returns the number of phases (1 or 2). */
-export function conv2dPrepare(direction: i32, geometry: usize, w: usize, bias: usize, prepared: usize): i32 {
+/**
+ * Fills the prepared block for this call; returns the number of phases (1 or 2). reusable: the block
+ * is as the previous conv2dPrepare and its tasks left it, so a packing of the same weights may be kept.
+ */
+export function conv2dPrepare(direction: i32, geometry: usize, w: usize, bias: usize, prepared: usize, reusable: bool): i32 {
+  const h = header(prepared);
+  const copy = prepared + DATA_OFFSET;
+  const copyBytes = weightCopyBytes(changetype<ConvGeometry>(geometry), direction);
+  const weightBytes = direction == FORWARD ? copyBytes - (<usize>changetype<ConvGeometry>(geometry).outChannels << 2) : copyBytes;
+  if (reusable && copyBytes != 0 && h.reusable == REUSABLE && h.direction == direction && h.w == w && h.bias == bias
+    && bytesEqual(prepared + GEOMETRY_OFFSET, geometry, GEOMETRY_BYTES) && bytesEqual(copy, w, weightBytes)
+    && (bias == 0 || copyBytes == weightBytes || bytesEqual(copy + weightBytes, bias, copyBytes - weightBytes))) {
+    return h.phases;
+  }
+  h.reusable = 0;
   memory.copy(prepared + GEOMETRY_OFFSET, geometry, 128);
   const g = changetype<ConvGeometry>(prepared + GEOMETRY_OFFSET);
-  const h = header(prepared);
-  const data = prepared + DATA_OFFSET;
+  const data = copy + copyRegion(copyBytes);
+  h.data = data - prepared;
   h.w = w;
   h.bias = bias;
   h.phases = 1;
@@ -131,7 +170,25 @@ export function conv2dPrepare(direction: i32, geometry: usize, w: usize, bias: u
     h.path = 0;
     h.tasks0 = biasTasks(g);
   }
+  if (copyBytes != 0) {
+    memory.copy(copy, w, weightBytes);
+    if (copyBytes != weightBytes && bias != 0) memory.copy(copy + weightBytes, bias, copyBytes - weightBytes);
+    h.direction = direction;
+    h.reusable = REUSABLE;
+  }
   return h.phases;
+}
+
+/** Whether n bytes (a multiple of 4) at a and b are the same bits. */
+function bytesEqual(a: usize, b: usize, n: usize): bool {
+  let i: usize = 0;
+  for (; i + 16 <= n; i += 16) {
+    if (v128.any_true(v128.xor(v128.load(a + i), v128.load(b + i)))) return false;
+  }
+  for (; i < n; i += 4) {
+    if (load<u32>(a + i) != load<u32>(b + i)) return false;
+  }
+  return true;
 }
 
 /** Tasks of a phase of a prepared call. */
@@ -149,7 +206,7 @@ export function conv2dRun(
 ): void {
   const g = changetype<ConvGeometry>(prepared + GEOMETRY_OFFSET);
   const h = header(prepared);
-  const data = prepared + DATA_OFFSET;
+  const data = prepared + h.data;
   if (direction == FORWARD) {
     if (h.path == THIN_DEPTHWISE) depthwiseForwardRun(g, a, h.w, h.bias, out, work, t0, t1);
     else gemmForwardRun(g, data, a, out, work, t0, t1);
