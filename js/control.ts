@@ -1,4 +1,4 @@
-// The shared control block through which the pool hands a phase of tasks to its workers: slot numbers.
+// The shared control block through which threads take a phase's tasks: its slots, and the loop every taking thread runs.
 
 // A phase is published by writing its operands, FINISHED = 0 and then UNCLAIMED = its task count.
 // Every thread taking part (the workers woken, and in a synchronous call the calling thread) claims
@@ -42,7 +42,7 @@ export interface WorkerSetup {
 
 /**
  * Claims and runs tasks of the published phase until none are left: the loop of every thread that
- * takes part. run(task, slots) does one task; a throw aborts the phase (the others stop claiming),
+ * takes part. run(task) does one task; a throw aborts the phase (the others stop claiming),
  * records its text, and is rethrown once counted.
  */
 export function drainPhase(control: Int32Array, busySlot: number, run: (task: number) => void): void {
@@ -75,7 +75,7 @@ export function drainPhase(control: Int32Array, busySlot: number, run: (task: nu
 }
 
 /** Counts tasks as finished; the count that ends the phase wakes whoever sleeps on it. */
-export function finish(control: Int32Array, tasks: number, count: number): void {
+function finish(control: Int32Array, tasks: number, count: number): void {
   if (Atomics.add(control, FINISHED, count) + count >= tasks) Atomics.notify(control, FINISHED);
 }
 

@@ -4,7 +4,7 @@ import { ErrorCode, describe, fail } from "./errors.js";
 import { checkOptionsObject, convGeometry, outputShape, type Conv2dOptions, type ConvGeometry } from "./geometry.js";
 import type { Runtime } from "./runtime.js";
 import { Direction } from "./kernels.js";
-import { runOnThisThread, type DirectionCall } from "./schedule.js";
+import { runSynchronously, type DirectionCall } from "./schedule.js";
 import { Tensor, allocateTensor, runtimeOf, tensorAddress } from "./tensor.js";
 
 /** Which gradients conv2dBackward computes; each defaults to true. A skipped one comes back null. */
@@ -37,7 +37,7 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null | undefined, optio
   const checked = checkForward(runtime, x, w, b, options, where);
   // The output first: when it cannot exist, that is the error worth reporting, not the scratch.
   const out = allocateOutput(runtime, checked.geometry);
-  runKernel([out], () => runOnThisThread(runtime, forwardCall(checked, out)));
+  runKernel([out], () => runSynchronously(runtime, forwardCall(checked, out)));
   return out;
 }
 
@@ -150,7 +150,7 @@ export function checkBackward(
 export function runBackward(
   runtime: Runtime, geometry: ConvGeometry, dy: number, x: number, w: number, targets: GradientTargets, accumulate: boolean,
 ): void {
-  for (const call of backwardCalls(geometry, dy, x, w, targets, accumulate)) runOnThisThread(runtime, call);
+  for (const call of backwardCalls(geometry, dy, x, w, targets, accumulate)) runSynchronously(runtime, call);
 }
 
 /** @internal The direction calls of a backward pass, db first, then dw, then dx. */

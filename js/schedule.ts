@@ -33,7 +33,7 @@ export function planBytes(runtime: Runtime, call: DirectionCall): { prepared: nu
  * impossible size throws ERR_OUT_OF_MEMORY before anything is written). With a pool that is free, a
  * call worth it runs on this thread and the workers together; otherwise on this thread alone.
  */
-export function runOnThisThread(runtime: Runtime, call: DirectionCall): void {
+export function runSynchronously(runtime: Runtime, call: DirectionCall): void {
   const pool = runtime.pool;
   const shared = !!pool && pool.canRunHere && worthThreads(call);
   // Work blocks: one per worker, then this thread's. Every worker has its own even when it is not
@@ -82,12 +82,12 @@ function phaseJob(call: DirectionCall, phase: number, block: number, prepared: n
 export async function runCalls(runtime: Runtime, calls: DirectionCall[]): Promise<void> {
   const pool = runtime.pool;
   if (!pool || pool.isTerminated) {
-    for (const call of calls) runOnThisThread(runtime, call);
+    for (const call of calls) runSynchronously(runtime, call);
     return;
   }
   for (const call of calls) {
     if (!worthThreads(call)) {
-      await pool.enqueue(() => runOnThisThread(runtime, call));
+      await pool.enqueue(() => runSynchronously(runtime, call));
       continue;
     }
     const { prepared, work } = planBytes(runtime, call);

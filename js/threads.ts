@@ -40,10 +40,11 @@ interface Pending {
  * Threads. An async call's phases run on the workers alone, one phase at a time (calls queue), and
  * the calling thread stays free. A synchronous call blocks its thread anyway, so that thread takes part
  * beside size − 1 workers: it starts on the tasks at once instead of waiting for a sleeping worker to
- * wake (tens of microseconds on a VM), and spins for the last one instead of being woken. Threads claim tasks from a shared counter, so a slow or late one simply takes fewer. A worker
- * that throws or dies makes the call fail once the others have stopped (so nothing still writes into
- * memory the caller frees); a dead worker is replaced before the next async call. In Node, idle
- * workers are unref'd: a process whose work is done exits by itself.
+ * wake (tens of microseconds on a VM), and spins for the last one instead of being woken. Threads
+ * claim tasks from a shared counter, so a slow or late one simply takes fewer. A worker that throws
+ * or dies makes the call fail once the others have stopped (so nothing still writes into memory the
+ * caller frees); a dead worker is replaced before the next async call. In Node, idle workers are
+ * unref'd: a process whose work is done exits by itself.
  */
 export class ThreadPool {
   readonly size: number;
