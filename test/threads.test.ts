@@ -260,13 +260,13 @@ describe("in Deno and Bun", () => {
     ["deno", ["run", "--no-lock", "--allow-read", "test/portable/threads-check.ts"]],
     ["bun", ["test/portable/threads-check.ts"]],
   ] as const) {
-    it(`${name} runs a 2-worker pool whose results equal the single-thread build's bits`, async () => {
+    it(`${name} runs a 2-thread pool whose results, async and synchronous, equal the single-thread build's bits`, async () => {
       const stdout = await run(binary(name), [...args], { DENO_NO_UPDATE_CHECK: "1" });
       const line = stdout.split("\n").find((l) => l.startsWith("THREADS_REPORT"));
       expect(line, stdout).toBeDefined();
       const report = JSON.parse(line!.slice("THREADS_REPORT".length)) as { threads: number; checks: { name: string; passed: boolean }[] };
       expect(report.threads).toBe(2);
-      expect(report.checks.length).toBe(2);
+      expect(report.checks.length).toBe(4);
       expect(report.checks.filter((c) => !c.passed)).toEqual([]);
     });
   }
