@@ -19,6 +19,8 @@ export const ABORT = 12;
 export const ERROR_LENGTH = 13;
 /** Microseconds a worker keeps polling for the next phase after this one before it sleeps. */
 export const SPIN_MICROSECONDS = 14;
+/** The same for worker 0, which alone polls after an async phase (see ThreadPool.spinMicroseconds). */
+export const LEAD_SPIN_MICROSECONDS = 15;
 
 /** The failure's text, one UTF-16 unit per slot (so a synchronous caller can report it at once). */
 export const ERROR_TEXT = 16;

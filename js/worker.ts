@@ -1,6 +1,6 @@
 // The pool's worker: instantiates the threads build on the shared memory, then runs the tasks of each phase it is woken for.
 
-import { OPERANDS, SPIN_MICROSECONDS, TERMINATE, WORKER_SLOTS, drainPhase, type WorkerMessage, type WorkerSetup } from "./control.js";
+import { LEAD_SPIN_MICROSECONDS, OPERANDS, SPIN_MICROSECONDS, TERMINATE, WORKER_SLOTS, drainPhase, type WorkerMessage, type WorkerSetup } from "./control.js";
 
 interface RunExports {
   conv2dRun(
@@ -52,6 +52,7 @@ async function serve(setup: WorkerSetup): Promise<void> {
   const kernels = instance.exports as unknown as RunExports;
   const control = new Int32Array(setup.control);
   const wakeSlot = WORKER_SLOTS + 2 * setup.index;
+  const spinSlot = setup.index === 0 ? LEAD_SPIN_MICROSECONDS : SPIN_MICROSECONDS;
   const runTask = (task: number) => {
     const [direction, phase, prepared, a, b, out, accumulate, workBase, workStride] = control.subarray(OPERANDS, OPERANDS + 9);
     const work = (workBase! >>> 0) + setup.index * (workStride! >>> 0);
@@ -64,7 +65,7 @@ async function serve(setup: WorkerSetup): Promise<void> {
   for (;;) {
     // Polls a moment (a phase that follows at once starts without a wake-up, which costs tens of
     // microseconds on a VM), then sleeps until the pool wakes this worker (Atomics.wait is allowed here).
-    const until = performance.now() + Atomics.load(control, SPIN_MICROSECONDS) / 1000;
+    const until = performance.now() + Atomics.load(control, spinSlot) / 1000;
     while (Atomics.load(control, wakeSlot) === seen && performance.now() < until) { /* spin */ }
     Atomics.wait(control, wakeSlot, seen);
     seen = Atomics.load(control, wakeSlot);
