@@ -13,9 +13,9 @@ import { bandRowsFor, MIN_TASKS } from "./bands";
 // the "full" correlation of dy, zero-padded by d·(K − 1) − p, with the (f, c)-transposed, rotated
 // filter: a forward pass through the same gather and micro-kernel (sweep). Otherwise (scatter) dcol =
 // w_gᵀ · dy_g is computed a 4-tap × 8-pixel tile at a time and scattered, through the index map the
-// forward gather reads with, into zero-padded buffers: one per band of output rows, so bands are
-// independent tasks; a second phase adds the bands that overlap a dx row, in band order, and crops
-// the padding. A non-finite weight forces the scatter, which never multiplies a weight by a padding
+// forward gather reads with, into zero-padded buffers: one per band of output rows and run of input
+// channels, so each is an independent task; a second phase adds the bands that overlap a dx row, in
+// band order, and crops the padding. A non-finite weight forces the scatter, which never multiplies a weight by a padding
 // zero (0·∞ = NaN where the exact result is ±∞). Depthwise layers have plane kernels (depthwise.ts).
 
 /** Output pixels (whole rows) per scatter band, and dx rows per reduce task. */
@@ -35,8 +35,29 @@ const REDUCE_ROWS = 8;
   return (bandOutRows(g) - 1) * g.strideHeight + (g.kernelHeight - 1) * g.dilationHeight + 1;
 }
 
+/**
+ * Input channels per scatter buffer. A band alone makes few tasks (it is kept thick: bands overlap by
+ * the kernel's height), so the channels are cut into runs as well, up to MIN_TASKS tasks. Every dx
+ * element belongs to one run, and gets its adds in the same order whatever the runs are. A run's taps
+ * start on a 4-tap tile (its channel count times KH·KW is a multiple of 4), and each run has its own
+ * buffer with its own slack: the stride-2 scatter adds +0 to the float after a row's last value, which
+ * must never be another task's.
+ */
+@inline function channelsPerRun(g: ConvGeometry): i32 {
+  const Cg = groupInChannels(g), taps = g.kernelHeight * g.kernelWidth;
+  const unit = (taps & 3) == 0 ? 1 : (taps & 1) == 0 ? 2 : 4;
+  const bandTasks = <f64>g.batch * <f64>g.groups * <f64>bandCount(g);
+  const wanted = <i32>min(<f64>Cg, Math.ceil(MIN_TASKS / bandTasks));
+  const perRun = (Cg + wanted - 1) / wanted;
+  return min(Cg, (perRun + unit - 1) / unit * unit);
+}
+
+@inline function channelRuns(g: ConvGeometry): i32 {
+  return (groupInChannels(g) + channelsPerRun(g) - 1) / channelsPerRun(g);
+}
+
 @inline function bandFloats(g: ConvGeometry): i32 {
-  return groupInChannels(g) * bandRows(g) * paddedWidth(g) + 2 * SLACK;
+  return channelsPerRun(g) * bandRows(g) * paddedWidth(g) + 2 * SLACK;
 }
 
 /**
@@ -113,7 +134,7 @@ export function sweepRun(t: ConvGeometry, data: usize, dy: usize, dx: usize, wor
 
 export function scatterPreparedBytes(g: ConvGeometry): f64 {
   return <f64>g.groups * <f64>packedBytes(g) + <f64>offsetsBytes(g)
-    + <f64>g.batch * <f64>g.groups * <f64>bandCount(g) * <f64>bandFloats(g) * 4;
+    + <f64>g.batch * <f64>g.groups * <f64>bandCount(g) * <f64>channelRuns(g) * <f64>bandFloats(g) * 4;
 }
 
 export function scatterWorkBytes(g: ConvGeometry): f64 {
@@ -130,13 +151,18 @@ export function scatterPrepare(g: ConvGeometry, w: usize, data: usize): void {
 }
 
 export function scatterTasks(g: ConvGeometry, phase: i32): i32 {
-  if (phase == 0) return g.batch * g.groups * bandCount(g);
-  return g.batch * g.groups * ((g.inHeight + REDUCE_ROWS - 1) / REDUCE_ROWS);
+  if (phase == 0) return g.batch * g.groups * bandCount(g) * channelRuns(g);
+  return g.batch * g.groups * ((g.inHeight + REDUCE_ROWS - 1) / REDUCE_ROWS) * channelRuns(g);
 }
 
-@inline function bandBuffer(g: ConvGeometry, data: usize, n: i32, group: i32, band: i32): usize {
-  const bands = data + <usize>g.groups * packedBytes(g) + offsetsBytes(g);
-  return bands + (<usize>(((n * g.groups + group) * bandCount(g) + band)) * <usize>bandFloats(g) << 2);
+/** Where the band buffers start: one per image, group, run of channels and band, in that order. */
+@inline function bandBuffers(g: ConvGeometry, data: usize): usize {
+  return data + <usize>g.groups * packedBytes(g) + offsetsBytes(g);
+}
+
+/** The buffer of one band and run of channels (its first float is SLACK floats before the run's first channel). */
+@inline function bandBuffer(buffers: usize, bufferBytes: usize, bands: i32, runs: i32, groups: i32, n: i32, group: i32, run: i32, band: i32): usize {
+  return buffers + <usize>(((n * groups + group) * runs + run) * bands + band) * bufferBytes;
 }
 
 /** Phase 0: bands of output rows scattered into their own padded buffers. Phase 1: bands summed and cropped into dx. */
@@ -150,28 +176,35 @@ function scatterBands(g: ConvGeometry, data: usize, dy: usize, work: usize, t0: 
   const P = g.outHeight * g.outWidth;
   const planeBytes = <usize>P << 2;
   const WP = paddedWidth(g);
-  const bands = bandCount(g), rows = bandOutRows(g);
+  const bands = bandCount(g), rows = bandOutRows(g), runs = channelRuns(g), perRun = channelsPerRun(g);
+  const taps = g.kernelHeight * g.kernelWidth;
+  const channelPlane = <usize>(bandRows(g) * WP) << 2;
   const tapOffsets = data + <usize>g.groups * packedBytes(g);
   const panel = work;
   const tile = panel + (<usize>Fg << 5);
+  const buffers = bandBuffers(g, data), bufferBytes = <usize>bandFloats(g) << 2;
   for (let t = t0; t < t1; t++) {
+    // Bands of one run are neighbouring tasks: threads running them at once read the same weights.
     const band = t % bands;
-    const group = (t / bands) % g.groups;
-    const n = t / bands / g.groups;
-    const buffer = bandBuffer(g, data, n, group, band);
+    const run = (t / bands) % runs;
+    const group = (t / bands / runs) % g.groups;
+    const n = t / bands / runs / g.groups;
+    const buffer = bandBuffer(buffers, bufferBytes, bands, runs, g.groups, n, group, run, band);
     zeroFloats(buffer, bandFloats(g));
-    // Padded row 0 of the band buffer is padded row band·rows·sh of the image.
-    const origin = buffer + (<usize>SLACK << 2) - (<usize>(band * rows * g.strideHeight * WP) << 2);
+    // Padded row 0 of the band buffer is padded row band·rows·sh of the image, and its first channel
+    // is the run's: the tap offsets count channels from the group's first.
+    const origin = buffer + (<usize>SLACK << 2) - (<usize>(band * rows * g.strideHeight * WP) << 2) - <usize>(run * perRun) * channelPlane;
     const packedA = data + <usize>group * packedBytes(g);
     const dyg = dy + (<usize>(n * g.outChannels + group * Fg) * <usize>P << 2);
     const pixelStart = band * rows * g.outWidth;
     const pixelEnd = min(P, pixelStart + rows * g.outWidth);
+    const kStart = run * perRun * taps, kEnd = min(K, kStart + perRun * taps);
     for (let p0 = pixelStart; p0 < pixelEnd; p0 += 8) {
       const count = min(8, pixelEnd - p0);
       packOutputPanel(dyg, Fg, planeBytes, p0, count, panel);
-      for (let k0 = 0; k0 < K; k0 += 4) {
+      for (let k0 = kStart; k0 < kEnd; k0 += 4) {
         gemm4x8Packed(Fg, packedA + (<usize>k0 * <usize>Fg << 2), panel, tile, 32, 0);
-        scatterTile(g, tile, tapOffsets, k0, min(K, k0 + 4), p0, count, origin);
+        scatterTile(g, tile, tapOffsets, k0, min(kEnd, k0 + 4), p0, count, origin);
       }
     }
   }
@@ -183,14 +216,17 @@ function reduceBands(g: ConvGeometry, data: usize, dx: usize, t0: i32, t1: i32):
   const H = g.inHeight, W = g.inWidth, WP = paddedWidth(g);
   const chunks = (H + REDUCE_ROWS - 1) / REDUCE_ROWS;
   const rows = bandOutRows(g), reach = bandRows(g), bands = bandCount(g);
+  const runs = channelRuns(g), perRun = channelsPerRun(g);
   const bandStep = rows * g.strideHeight;
   const bandPlane = <usize>(reach * WP) << 2;
+  const buffers = bandBuffers(g, data), bufferBytes = <usize>bandFloats(g) << 2;
   for (let t = t0; t < t1; t++) {
     const chunk = t % chunks;
-    const group = (t / chunks) % g.groups;
-    const n = t / chunks / g.groups;
+    const run = (t / chunks) % runs;
+    const group = (t / chunks / runs) % g.groups;
+    const n = t / chunks / runs / g.groups;
     const h0 = chunk * REDUCE_ROWS, h1 = min(H, h0 + REDUCE_ROWS);
-    for (let c = 0; c < Cg; c++) {
+    for (let c = run * perRun; c < min(Cg, (run + 1) * perRun); c++) {
       const dxc = dx + (<usize>((n * g.inChannels + group * Cg + c) * H) * <usize>W << 2);
       for (let h = h0; h < h1; h++) {
         const hp = h + g.padTop;
@@ -201,7 +237,7 @@ function reduceBands(g: ConvGeometry, data: usize, dx: usize, t0: i32, t1: i32):
         for (let band = first; band <= last; band++) {
           const offset = hp - band * bandStep;
           if (offset >= reach) continue;
-          const src = bandBuffer(g, data, n, group, band) + (<usize>SLACK << 2) + <usize>c * bandPlane
+          const src = bandBuffer(buffers, bufferBytes, bands, runs, g.groups, n, group, run, band) + (<usize>SLACK << 2) + <usize>(c - run * perRun) * bandPlane
             + (<usize>(offset * WP + g.padLeft) << 2);
           addRow(dst, src, W, initialised);
           initialised = true;
