@@ -27,7 +27,10 @@ const listArg = (name: string, all: readonly string[]): string[] => {
   return at > 0 ? process.argv[at + 1]!.split(",").filter((v) => all.includes(v)) : [...all];
 };
 const LAYER_NAMES = listArg("--layers", ["L2", "L3", "L4", "L5", "L6"]);
-const DIRECTIONS = listArg("--directions", ["forward", "dx", "dw"]);
+/** "step" (forward, then dx, dw and db in one conv2dBackward: a training step's convolution) only when asked for. */
+const DIRECTIONS = process.argv.includes("--directions")
+  ? listArg("--directions", ["forward", "dx", "dw", "step"])
+  : ["forward", "dx", "dw"];
 /** Windows per layer and direction (`-- --rounds N`): the host's load swings within seconds, so more give steadier medians. */
 const roundsArg = process.argv.indexOf("--rounds");
 const ROUNDS = roundsArg > 0 ? Number(process.argv[roundsArg + 1]) : 41;
@@ -178,6 +181,18 @@ async function serve(threads: number): Promise<void> {
     calls.set(`${layer.name}/dx`, {
       sync: () => free(api.conv2dBackward(dy, x, w, opts, { dw: false, db: false }).dx),
       async: async () => free((await api.conv2dBackwardAsync(dy, x, w, opts, { dw: false, db: false })).dx),
+    });
+    calls.set(`${layer.name}/step`, {
+      sync: () => {
+        free(api.conv2d(x, w, b, opts));
+        const g = api.conv2dBackward(dy, x, w, opts);
+        free(g.dx, g.dw, g.db);
+      },
+      async: async () => {
+        free(await api.conv2dAsync(x, w, b, opts));
+        const g = await api.conv2dBackwardAsync(dy, x, w, opts);
+        free(g.dx, g.dw, g.db);
+      },
     });
     calls.set(`${layer.name}/dw`, {
       sync: () => free(api.conv2dBackward(dy, x, w, opts, { dx: false, db: false }).dw),
