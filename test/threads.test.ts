@@ -23,6 +23,7 @@ const CASES: { name: string; x: number[]; w: number[]; options: Conv2dOptions }[
   { name: "groups 2, dilation 2, asymmetric pad", x: [2, 8, 30, 26], w: [16, 4, 3, 3], options: { pad: { top: 2, bottom: 1, left: 2, right: 2 }, dilation: 2, groups: 2 } },
   { name: "depthwise", x: [2, 32, 40, 40], w: [32, 1, 3, 3], options: { pad: 1, groups: 32 } },
   { name: "1×1 with 1,500 pixels (dw over two chunks)", x: [1, 32, 30, 50], w: [40, 32, 1, 1], options: {} },
+  { name: "1×1 on 128×128 (a db of 262,144 adds: on the threads too)", x: [1, 8, 128, 128], w: [16, 8, 1, 1], options: {} },
 ];
 
 /** The four results as raw bits. */
@@ -105,6 +106,36 @@ describe("the pool", () => {
     expect(await results(runtime, CASES[0]!, false)).toEqual(expected);
     expect(await pending).toEqual(await results(single, CASES[1]!, false));
     expect(all).toBeGreaterThanOrEqual(before);
+  });
+
+  it("spreads db over the threads once it is large enough, through both APIs", async () => {
+    const runtime = await api.init({ simd: "fixed", threads: 2 });
+    runtimes.push(runtime);
+    const pool = (runtime as unknown as {
+      pool: { runHere(job: { direction: number }, run: (t: number) => void): void; run(job: { direction: number }): Promise<void> };
+    }).pool;
+    const directions: number[] = [];
+    const runHere = pool.runHere.bind(pool), runPhase = pool.run.bind(pool);
+    pool.runHere = (job, task) => (directions.push(job.direction), runHere(job, task));
+    pool.run = (job) => (directions.push(job.direction), runPhase(job));
+    const big = CASES.at(-1)!;
+    const single = await api.init({ simd: "fixed" });
+    const dbOnly = async (r: Runtime, useAsync: boolean) => {
+      const dy = api.tensor(rnd(16 * 128 * 128, 4), [1, 16, 128, 128], r);
+      const x = api.tensor(rnd(big.x.reduce((a, b) => a * b), 1), big.x, r);
+      const w = api.tensor(rnd(big.w.reduce((a, b) => a * b), 2), big.w, r);
+      const which = { dx: false, dw: false };
+      const g = useAsync ? await api.conv2dBackwardAsync(dy, x, w, big.options, which) : api.conv2dBackward(dy, x, w, big.options, which);
+      const bits = new Uint32Array(g.db!.toFloat32Array().buffer);
+      for (const t of [dy, x, w, g.db!]) t.dispose();
+      return bits;
+    };
+    const expected = await dbOnly(single, false);
+    for (const useAsync of [false, true]) {
+      directions.length = 0;
+      expect(await dbOnly(runtime, useAsync)).toEqual(expected);
+      expect(directions).toEqual([3]); // Direction.BIAS, on the pool
+    }
   });
 
   it("throws ERR_WORKER from a synchronous call whose worker's task fails, and stays usable", async () => {

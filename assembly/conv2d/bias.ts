@@ -2,8 +2,8 @@
 
 import { ConvGeometry } from "../geometry";
 
-/** Filters per db task. */
-const BIAS_CHUNK = 16;
+/** Filters per db task: few, so that a layer of 8 or 16 filters still makes tasks for every thread. */
+const BIAS_CHUNK = 4;
 
 export function biasTasks(g: ConvGeometry): i32 {
   return (g.outChannels + BIAS_CHUNK - 1) / BIAS_CHUNK;
