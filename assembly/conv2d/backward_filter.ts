@@ -3,7 +3,6 @@
 import { ConvGeometry, groupInChannels, groupOutChannels, patchSize, isPointwise } from "../geometry";
 import { gemmNT } from "../gemm/gemm_nt_4x2_simd";
 import { gatherRows } from "./gather";
-
 import { MIN_TASKS } from "./bands";
 
 /** Taps per task: 8 rows of im2col, reused by every 4-filter tile of the group. */

@@ -15,8 +15,9 @@ import { bandRowsFor, MIN_TASKS } from "./bands";
 // w_gᵀ · dy_g is computed a 4-tap × 8-pixel tile at a time and scattered, through the index map the
 // forward gather reads with, into zero-padded buffers: one per band of output rows and run of input
 // channels, so each is an independent task; a second phase adds the bands that overlap a dx row, in
-// band order, and crops the padding. A non-finite weight forces the scatter, which never multiplies a weight by a padding
-// zero (0·∞ = NaN where the exact result is ±∞). Depthwise layers have plane kernels (depthwise.ts).
+// band order, and crops the padding. A non-finite weight forces the scatter, which never multiplies a
+// weight by a padding zero (0·∞ = NaN where the exact result is ±∞). Depthwise layers have plane
+// kernels (depthwise.ts).
 
 /** Output pixels (whole rows) per scatter band, and dx rows per reduce task. */
 const BAND_PIXELS = 128;
@@ -190,7 +191,7 @@ function scatterBands(g: ConvGeometry, data: usize, dy: usize, work: usize, t0: 
     const group = (t / bands / runs) % g.groups;
     const n = t / bands / runs / g.groups;
     const buffer = bandBuffer(buffers, bufferBytes, bands, runs, g.groups, n, group, run, band);
-    zeroFloats(buffer, bandFloats(g));
+    zeroFloats(buffer, <i32>(bufferBytes >> 2));
     // Padded row 0 of the band buffer is padded row band·rows·sh of the image, and its first channel
     // is the run's: the tap offsets count channels from the group's first.
     const origin = buffer + (<usize>SLACK << 2) - (<usize>(band * rows * g.strideHeight * WP) << 2) - <usize>(run * perRun) * channelPlane;
