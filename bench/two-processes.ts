@@ -81,13 +81,14 @@ async function main(): Promise<void> {
   const [first, second, threaded] = [new Child("--single"), new Child("--single"), new Child("--threads")];
   const simd = await first.ready;
   await Promise.all([second.ready, threaded.ready]);
-  // Per window: the two-process ceiling and the two speed-ups, each against that window's alone batch.
-  const pair = new Map<string, number[]>();
-  const sync = new Map<string, number[]>();
-  const pool = new Map<string, number[]>();
-  // Per window, ms per call: alone, the two processes (each), sync, async.
+  // Per window, ms per call: alone, the two processes (each), sync, async. Every figure derives from these.
   const times = new Map<string, number[][]>();
-  const push = (map: Map<string, number[]>, key: string, value: number) => map.set(key, [...(map.get(key) ?? []), value]);
+  // Per window, against that window's alone batch: the two-process figure (their summed throughput)
+  // and the two APIs' speed-ups.
+  const derived = (f: (w: number[]) => number) => ({ get: (key: string) => times.get(key)!.map(f) });
+  const pair = derived(([alone, first, second]) => alone! / first! + alone! / second!);
+  const sync = derived((w) => w[0]! / w[3]!);
+  const pool = derived((w) => w[0]! / w[4]!);
   for (const layer of LAYER_NAMES) {
     for (const direction of DIRECTIONS) {
       const key = `${layer}/${direction}`;
@@ -106,23 +107,21 @@ async function main(): Promise<void> {
         const threads = (await threaded.run(request("sync", reps))) / reps;
         const workers = (await threaded.run(request("async", reps))) / reps;
         if (LOG_WINDOWS) console.error(`${key} window ${round}: alone ${alone.toFixed(3)} ms, two processes ${both.map((ms) => (ms / reps).toFixed(3)).join("/")}, sync ${threads.toFixed(3)}, async ${workers.toFixed(3)}`);
-        push(pair, key, both.reduce((sum, ms) => sum + alone / (ms / reps), 0));
-        push(sync, key, alone / threads);
-        push(pool, key, alone / workers);
         times.set(key, [...(times.get(key) ?? []), [alone, ...both.map((ms) => ms / reps), threads, workers]]);
       }
       console.error(`${key}: two processes ${median(pair.get(key)!).toFixed(2)}×, sync ${median(sync.get(key)!).toFixed(2)}×, async ${median(pool.get(key)!).toFixed(2)}×`);
     }
   }
   for (const child of [first, second, threaded]) child.close();
-  const cell = (map: Map<string, number[]>, key: string) => {
+  type Ratios = typeof pair;
+  const cell = (map: Ratios, key: string) => {
     const values = map.get(key)!;
     return `${median(values).toFixed(2)}× (${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)})`;
   };
   // The threaded batch against the two processes' batch just before it: sync ÷ two processes does not
   // depend on the alone batch (a slow alone batch raises both), so it says how close the pool comes to
   // what the two cores gave in that window (1.00 = all of it).
-  const share = (map: Map<string, number[]>, key: string) => {
+  const share = (map: Ratios, key: string) => {
     const ceiling = pair.get(key)!;
     return median(map.get(key)!.map((v, i) => v / ceiling[i]!)).toFixed(2);
   };
@@ -154,7 +153,8 @@ async function main(): Promise<void> {
   const file = `${dir}two-processes-${started.toISOString().slice(0, 16).replace(":", "-")}.json`;
   await writeFile(file, JSON.stringify({
     started: started.toISOString(), simd, windows: ROUNDS, batchMs: BATCH_MS,
-    twoProcesses: Object.fromEntries(pair), sync: Object.fromEntries(sync), pool: Object.fromEntries(pool),
+    ...Object.fromEntries(([["twoProcesses", pair], ["sync", sync], ["pool", pool]] as const).map(([name, ratios]) =>
+      [name, Object.fromEntries([...times.keys()].map((key) => [key, ratios.get(key)]))])),
     msPerCall: { columns: ["alone", "first of two", "second of two", "sync", "async"], windows: Object.fromEntries(times) },
   }, null, 2) + "\n");
   console.error(`wrote ${file}`);
@@ -208,7 +208,7 @@ async function serve(threads: number): Promise<void> {
     else for (let r = 0; r < request.reps; r++) await call.async();
     process.stdout.write(JSON.stringify({ ms: performance.now() - t }) + "\n");
   }
-  runtime.terminate?.();
+  runtime.terminate();
 }
 
 if (process.argv.includes("--single") || process.argv.includes("--threads")) {
