@@ -5,7 +5,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
-    setupFiles: ["test/setup-v8.ts"],
+    setupFiles: ["test/helpers/setup-v8.ts"],
     testTimeout: 120_000,
     hookTimeout: 60_000,
   },

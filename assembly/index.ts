@@ -1,6 +1,7 @@
-// The module's exports: conv2d planned, prepared and run in tasks, and what the API needs to lay out memory.
+// The module's exports: conv2d planned, prepared and run in tasks, the training layers' kernels, and the API contract.
 
-export { conv2dPlan, conv2dPrepare, conv2dTasks, conv2dRun } from "./conv2d/plan";
+export { conv2dPlan, conv2dPrepare, conv2dTasks, conv2dPath, conv2dRun } from "./conv2d/plan";
+export { DIRECTION_FORWARD, DIRECTION_DX, DIRECTION_DW, DIRECTION_DB, PLAN_BYTES, GEOMETRY_BYTES } from "./contract";
 
 // Where the module's own static data ends: the API's allocator owns everything above it.
 export function heapBase(): usize {
@@ -15,9 +16,9 @@ export function usesRelaxedSimd(): bool {
 // Training layers: activation, pooling, dense, loss, optimisers, reshape.
 export { reluForward, reluBackward } from "./activation/relu";
 export { maxPool2x2Forward, maxPool2x2Backward } from "./pool/max_pool_2x2";
-export { linearForward, linearBackwardInput, linearBackwardWeight, linearBackwardBias } from "./dense/linear";
+export { linearForward, linearDx, linearDw, linearDb } from "./dense/linear";
 export { softmaxCrossEntropy } from "./loss/softmax_cross_entropy";
 export { countCorrect } from "./loss/count_correct";
 export { sgdStep } from "./optim/sgd";
 export { adamStep } from "./optim/adam";
-export { copyFloats } from "./tensor/copy";
+export { copyTensor } from "./tensor/reshape";

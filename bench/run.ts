@@ -6,7 +6,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { createRequire } from "node:module";
 import { LAYERS, layerFlops, outputSize, type BenchLayer } from "./layers.js";
-import { Random } from "../js/random.js";
+import { Random } from "../js/core/random.js";
 import { measure, type Timing } from "./timing.js";
 import { measureCeiling } from "./ceiling.js";
 import { renderChart } from "./chart.js";

@@ -1,28 +1,37 @@
-// wasm-conv2d's public entry: re-exports only.
+// wasm-conv2d's public entry: re-exports only, grouped by part (docs/api.md lists the same, and a test checks it does).
 
-export { init, memoryUsage, hasRelaxedSimd, Runtime } from "./runtime.js";
-export type { InitOptions, WasmSource } from "./runtime.js";
-export { Tensor, tensor, zeros, scope, keep } from "./tensor.js";
-export { conv2d, conv2dBackward } from "./conv2d.js";
-export { conv2dAsync, conv2dBackwardAsync } from "./conv2d-async.js";
-export type { Conv2dGradients, GradientSelection } from "./conv2d.js";
-export { conv2dOutputShape } from "./shape.js";
-export type { Conv2dOptions, PadSides } from "./geometry.js";
-export { Conv2d } from "./conv2d-layer.js";
-export type { Conv2dLayerOptions } from "./conv2d-layer.js";
-export { gradcheckConv2d, relError, GRADCHECK_TOLERANCE } from "./gradcheck.js";
-export type { GradcheckConfig, GradcheckResult } from "./gradcheck.js";
-export { relu, reluBackward, ReLU } from "./relu.js";
-export { maxPool2x2, maxPool2x2Backward, maxPool2x2OutputShape, MaxPool2x2 } from "./max-pool.js";
-export { reshape, Flatten } from "./flatten.js";
-export { linear, linearBackward, Linear } from "./linear.js";
-export type { LinearGradients, LinearGradientSelection, LinearLayerOptions } from "./linear.js";
-export { softmaxCrossEntropy, countCorrect } from "./loss.js";
-export type { Labels, SoftmaxCrossEntropyResult } from "./loss.js";
-export { SGD, Adam } from "./optim.js";
-export type { SGDOptions, AdamOptions } from "./optim.js";
-export { Sequential } from "./sequential.js";
-export type { Layer, BackwardOptions, Parameter } from "./layer.js";
-export { ConvError, ErrorCode } from "./errors.js";
-export type { ConvErrorDetails } from "./errors.js";
-export type { MemoryUsage } from "./memory.js";
+// Set-up and memory (js/init.ts, js/core/)
+export { init, createRuntime } from "./init.js";
+export type { InitOptions } from "./init.js";
+export type { WasmSource } from "./core/source.js";
+export { Runtime, memoryUsage } from "./core/runtime.js";
+export { hasRelaxedSimd } from "./core/features.js";
+export type { MemoryUsage } from "./core/memory.js";
+export { Tensor, tensor, zeros, scope, keep } from "./core/tensor.js";
+export { ConvError, ErrorCode } from "./core/errors.js";
+export type { ConvErrorDetails } from "./core/errors.js";
+export type { GradientSelection } from "./core/checks.js";
+
+// Convolution (js/conv/)
+export { conv2d, conv2dBackward } from "./conv/conv2d.js";
+export { conv2dAsync, conv2dBackwardAsync } from "./conv/conv2d-async.js";
+export type { Conv2dGradients } from "./conv/calls.js";
+export { conv2dOutputShape } from "./conv/geometry.js";
+export type { Conv2dOptions, PadSides } from "./conv/geometry.js";
+export { gradcheckConv2d, relError, GRADCHECK_TOLERANCE } from "./conv/gradcheck.js";
+export type { GradcheckConfig, GradcheckResult } from "./conv/gradcheck.js";
+
+// Layers, losses and optimisers (js/nn/)
+export type { Layer, BackwardOptions, Parameter } from "./nn/layer.js";
+export { Conv2d } from "./nn/conv2d-layer.js";
+export type { Conv2dLayerOptions } from "./nn/conv2d-layer.js";
+export { linear, linearBackward, Linear } from "./nn/linear.js";
+export type { LinearGradients, LinearGradientSelection, LinearLayerOptions } from "./nn/linear.js";
+export { relu, reluBackward, ReLU } from "./nn/relu.js";
+export { maxPool2x2, maxPool2x2Backward, maxPool2x2OutputShape, MaxPool2x2 } from "./nn/max-pool.js";
+export { reshape, Flatten } from "./nn/flatten.js";
+export { Sequential } from "./nn/sequential.js";
+export { softmaxCrossEntropy, countCorrect } from "./nn/loss.js";
+export type { Labels, SoftmaxCrossEntropyResult } from "./nn/loss.js";
+export { Optimizer, SGD, Adam } from "./nn/optim.js";
+export type { SGDOptions, AdamOptions } from "./nn/optim.js";

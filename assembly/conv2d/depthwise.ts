@@ -2,7 +2,7 @@
 
 import { ConvGeometry, groupOutChannels } from "../geometry";
 import {
-  depthwiseFilterPlane, depthwisePlane, depthwiseScatterPlane, padPlane, paddedRowStride, SWEEP_ARGUMENTS_BYTES,
+  depthwiseDwPlane, depthwisePlane, depthwiseDxScatterPlane, padPlane, paddedRowStride, SWEEP_ARGUMENTS_BYTES,
 } from "./depthwise_plane";
 
 // With one input channel per group the GEMM has a single row of K = KH·KW: too thin to pay for
@@ -14,7 +14,7 @@ import {
   return paddedRowStride(g.inWidth, g.padLeft, g.padRight, g.outWidth, g.strideWidth, g.kernelWidth, g.dilationWidth);
 }
 
-/** Work bytes of any depthwise task: the sweep's arguments, then one padded plane, of the input or (dx sweep) of dy. */
+/** Work bytes of any depthwise task: the plane sweep's arguments, then one padded plane, of the input or (dx full) of dy. */
 export function depthwiseWorkBytes(g: ConvGeometry): f64 {
   const KH = g.kernelHeight, KW = g.kernelWidth;
   const inRows = g.inHeight + g.padTop + g.padBottom;
@@ -49,33 +49,35 @@ export function depthwiseForwardRun(g: ConvGeometry, x: usize, w: usize, bias: u
   }
 }
 
-/** Bytes depthwiseInputPrepare writes: the rotated filters. */
-export function depthwiseInputPreparedBytes(g: ConvGeometry): f64 {
+/** Bytes depthwiseDxPrepare writes: the rotated filters. */
+export function depthwiseDxPreparedBytes(g: ConvGeometry): f64 {
   return <f64>((g.outChannels * g.kernelHeight * g.kernelWidth + 3) & ~3) * 4;
 }
 
 /**
- * The 180°-rotated filters for the dx sweep; returns whether the sweep applies: stride 1, padding no
- * wider than the dilated kernel, and every weight finite (0·∞ with the sweep's extra padding would
- * turn an exact ±∞ into NaN, so such weights take the scatter).
+ * The 180°-rotated filters for the dx full correlation; returns whether every weight is finite (0·∞
+ * with the full correlation's extra padding would turn an exact ±∞ into NaN, so such weights take
+ * the scatter, as do geometries dxFullApplies rejects).
  */
-export function depthwiseInputPrepare(g: ConvGeometry, w: usize, data: usize): bool {
+export function depthwiseDxPrepare(g: ConvGeometry, w: usize, data: usize): bool {
   const taps = g.kernelHeight * g.kernelWidth;
-  const spanH = g.dilationHeight * (g.kernelHeight - 1), spanW = g.dilationWidth * (g.kernelWidth - 1);
-  let sweep = g.strideHeight == 1 && g.strideWidth == 1
-    && spanH >= g.padTop && spanH >= g.padBottom && spanW >= g.padLeft && spanW >= g.padRight;
+  let finite = true;
   for (let t = 0; t < g.outChannels * taps; t++) {
     const j = t / taps, k = t - j * taps;
     const v = load<f32>(w + (<usize>(j * taps + taps - 1 - k) << 2));
-    if (v - v != 0) sweep = false;
+    if (v - v != 0) finite = false;
     store<f32>(data + (<usize>t << 2), v);
   }
-  return sweep;
+  return finite;
 }
 
-/** dx[n,c] = Σ_{f of group c} the adjoint of the forward sweep, for the (n, c) planes of tasks [t0, t1). */
-export function depthwiseInputRun(
-  g: ConvGeometry, sweep: bool, data: usize, w: usize, dy: usize, dx: usize, work: usize, t0: i32, t1: i32,
+/**
+ * dx[n,c] = Σ_{f of group c} the adjoint of the forward plane sweep, for the (n, c) planes of tasks
+ * [t0, t1): full, the correlation of padded dy planes with the rotated filters (data); otherwise the
+ * scatter of dy·w into a padded plane, cropped.
+ */
+export function depthwiseDxRun(
+  g: ConvGeometry, full: bool, data: usize, w: usize, dy: usize, dx: usize, work: usize, t0: i32, t1: i32,
 ): void {
   const Fg = groupOutChannels(g);
   const H = g.inHeight, W = g.inWidth, KH = g.kernelHeight, KW = g.kernelWidth;
@@ -86,18 +88,18 @@ export function depthwiseInputRun(
   const spanH = g.dilationHeight * (KH - 1), spanW = g.dilationWidth * (KW - 1);
   const padTop = spanH - g.padTop, padBottom = spanH - g.padBottom;
   const padLeft = spanW - g.padLeft, padRight = spanW - g.padRight;
-  const sweepStride = paddedRowStride(outW, padLeft, padRight, W, 1, KW, g.dilationWidth);
+  const fullStride = paddedRowStride(outW, padLeft, padRight, W, 1, KW, g.dilationWidth);
   const scatterRows = H + g.padTop + g.padBottom;
   const scatterStride = inputStride(g);
   const args = work, plane = work + SWEEP_ARGUMENTS_BYTES;
   for (let t = t0; t < t1; t++) {
     const n = t / g.inChannels, c = t % g.inChannels;
     const dxc = dx + <usize>t * inPlaneBytes;
-    if (sweep) {
+    if (full) {
       for (let j = 0; j < Fg; j++) {
         const f = c * Fg + j;
-        padPlane(dy + <usize>(n * g.outChannels + f) * outPlaneBytes, outH, outW, padTop, outH + padTop + padBottom, padLeft, sweepStride, plane);
-        depthwisePlane(plane, sweepStride, data + (<usize>(f * taps) << 2), KH, KW, 1, 1,
+        padPlane(dy + <usize>(n * g.outChannels + f) * outPlaneBytes, outH, outW, padTop, outH + padTop + padBottom, padLeft, fullStride, plane);
+        depthwisePlane(plane, fullStride, data + (<usize>(f * taps) << 2), KH, KW, 1, 1,
           g.dilationHeight, g.dilationWidth, H, W, 0, dxc, j > 0, args);
       }
       continue;
@@ -105,7 +107,7 @@ export function depthwiseInputRun(
     memory.fill(plane, 0, <usize>scatterRows * <usize>scatterStride << 2);
     for (let j = 0; j < Fg; j++) {
       const f = c * Fg + j;
-      depthwiseScatterPlane(dy + <usize>(n * g.outChannels + f) * outPlaneBytes, outH, outW, w + (<usize>(f * taps) << 2),
+      depthwiseDxScatterPlane(dy + <usize>(n * g.outChannels + f) * outPlaneBytes, outH, outW, w + (<usize>(f * taps) << 2),
         KH, KW, g.strideHeight, g.strideWidth, g.dilationHeight, g.dilationWidth, plane, scatterStride);
     }
     const rowBytes = <usize>scatterStride << 2;
@@ -119,12 +121,12 @@ export function depthwiseInputRun(
   }
 }
 
-export function depthwiseFilterTasks(g: ConvGeometry): i32 {
+export function depthwiseDwTasks(g: ConvGeometry): i32 {
   return g.outChannels;
 }
 
 /** dw[f] (+)= Σ_n dy[n,f] ⋆ xp[n, ⌊f / Fg⌋] for the filters f of tasks [t0, t1). */
-export function depthwiseFilterRun(g: ConvGeometry, dy: usize, x: usize, dw: usize, accumulate: bool, work: usize, t0: i32, t1: i32): void {
+export function depthwiseDwRun(g: ConvGeometry, dy: usize, x: usize, dw: usize, accumulate: bool, work: usize, t0: i32, t1: i32): void {
   const Fg = groupOutChannels(g);
   const H = g.inHeight, W = g.inWidth, KH = g.kernelHeight, KW = g.kernelWidth;
   const rows = H + g.padTop + g.padBottom;
@@ -135,7 +137,7 @@ export function depthwiseFilterRun(g: ConvGeometry, dy: usize, x: usize, dw: usi
     const c = f / Fg;
     for (let n = 0; n < g.batch; n++) {
       padPlane(x + <usize>(n * g.inChannels + c) * inPlaneBytes, H, W, g.padTop, rows, g.padLeft, rowStride, work);
-      depthwiseFilterPlane(work, rowStride, dy + <usize>(n * g.outChannels + f) * outPlaneBytes, g.outHeight, g.outWidth,
+      depthwiseDwPlane(work, rowStride, dy + <usize>(n * g.outChannels + f) * outPlaneBytes, g.outHeight, g.outWidth,
         KH, KW, g.strideHeight, g.strideWidth, g.dilationHeight, g.dilationWidth,
         dw + (<usize>(f * KH * KW) << 2), accumulate || n > 0);
     }

@@ -119,13 +119,13 @@ export const SWEEP_ARGUMENTS_BYTES: usize = 64;
 @inline function tile(t: SweepTile, src: usize, dst: usize, rows: i32, vectors: i32, count: i32): void {
   const stride = t.strideW;
   if (rows == ROWS && vectors == 2) {
-    if (stride == 1) tile4x2s1(t, src, dst);
-    else if (stride == 2) tile4x2s2(t, src, dst);
-    else tile4x2(t, src, dst);
+    if (stride == 1) tile3x2s1(t, src, dst);
+    else if (stride == 2) tile3x2s2(t, src, dst);
+    else tile3x2(t, src, dst);
   } else if (rows == ROWS) {
-    if (stride == 1) tile4x1s1(t, src, dst, count);
-    else if (stride == 2) tile4x1s2(t, src, dst, count);
-    else tile4x1(t, src, dst, count);
+    if (stride == 1) tile3x1s1(t, src, dst, count);
+    else if (stride == 2) tile3x1s2(t, src, dst, count);
+    else tile3x1(t, src, dst, count);
   } else if (vectors == 2) {
     if (stride == 1) tile1x2s1(t, src, dst);
     else if (stride == 2) tile1x2s2(t, src, dst);
@@ -137,12 +137,12 @@ export const SWEEP_ARGUMENTS_BYTES: usize = 64;
   }
 }
 
-function tile4x2s1(t: SweepTile, src: usize, dst: usize): void { sweepTile(t, src, dst, ROWS, 2, 8, 1); }
-function tile4x2s2(t: SweepTile, src: usize, dst: usize): void { sweepTile(t, src, dst, ROWS, 2, 8, 2); }
-function tile4x2(t: SweepTile, src: usize, dst: usize): void { sweepTile(t, src, dst, ROWS, 2, 8, t.strideW); }
-function tile4x1s1(t: SweepTile, src: usize, dst: usize, count: i32): void { sweepTile(t, src, dst, ROWS, 1, count, 1); }
-function tile4x1s2(t: SweepTile, src: usize, dst: usize, count: i32): void { sweepTile(t, src, dst, ROWS, 1, count, 2); }
-function tile4x1(t: SweepTile, src: usize, dst: usize, count: i32): void { sweepTile(t, src, dst, ROWS, 1, count, t.strideW); }
+function tile3x2s1(t: SweepTile, src: usize, dst: usize): void { sweepTile(t, src, dst, ROWS, 2, 8, 1); }
+function tile3x2s2(t: SweepTile, src: usize, dst: usize): void { sweepTile(t, src, dst, ROWS, 2, 8, 2); }
+function tile3x2(t: SweepTile, src: usize, dst: usize): void { sweepTile(t, src, dst, ROWS, 2, 8, t.strideW); }
+function tile3x1s1(t: SweepTile, src: usize, dst: usize, count: i32): void { sweepTile(t, src, dst, ROWS, 1, count, 1); }
+function tile3x1s2(t: SweepTile, src: usize, dst: usize, count: i32): void { sweepTile(t, src, dst, ROWS, 1, count, 2); }
+function tile3x1(t: SweepTile, src: usize, dst: usize, count: i32): void { sweepTile(t, src, dst, ROWS, 1, count, t.strideW); }
 function tile1x2s1(t: SweepTile, src: usize, dst: usize): void { sweepTile(t, src, dst, 1, 2, 8, 1); }
 function tile1x2s2(t: SweepTile, src: usize, dst: usize): void { sweepTile(t, src, dst, 1, 2, 8, 2); }
 function tile1x2(t: SweepTile, src: usize, dst: usize): void { sweepTile(t, src, dst, 1, 2, 8, t.strideW); }
@@ -215,7 +215,7 @@ function tile1x1(t: SweepTile, src: usize, dst: usize, count: i32): void { sweep
 }
 
 /** dw[kh,kw] (+)= Σ_{i,j} dy[i,j]·xp[i·sh + kh·dh, j·sw + kw·dw]: one dot product per tap, four lanes × four accumulators. */
-export function depthwiseFilterPlane(
+export function depthwiseDwPlane(
   xp: usize, rowStride: i32, dy: usize, outHeight: i32, outWidth: i32, KH: i32, KW: i32,
   strideH: i32, strideW: i32, dilationH: i32, dilationW: i32, dw: usize, accumulate: bool,
 ): void {
@@ -277,7 +277,7 @@ export function depthwiseFilterPlane(
 }
 
 /** dxp[i·sh + kh·dh, j·sw + kw·dw] += dy[i,j]·w[kh,kw] on a zero-padded plane: the adjoint of depthwisePlane. */
-export function depthwiseScatterPlane(
+export function depthwiseDxScatterPlane(
   dy: usize, outHeight: i32, outWidth: i32, w: usize, KH: i32, KW: i32,
   strideH: i32, strideW: i32, dilationH: i32, dilationW: i32, dxp: usize, rowStride: i32,
 ): void {

@@ -3,7 +3,7 @@
 import { ConvGeometry, groupInChannels, groupOutChannels, patchSize, isPointwise } from "../geometry";
 import { gemm4x8Packed } from "../gemm/gemm_4x8_packed_simd";
 import { packRowPanels, packedRowPanelsBytes } from "../gemm/pack_panels";
-import { gatherPanel, gatherPointwisePanel } from "./gather";
+import { gatherColumns, gatherPanel } from "./gather";
 import { padInputRows, paddedBytes, paddedHeight, paddedOrigin, paddedWidth, writeTapOffsets } from "./padded";
 import { copyTile, TILE_BYTES } from "./tile";
 import { bandRowsFor, MIN_TASKS } from "./bands";
@@ -129,7 +129,7 @@ export function gemmForwardRun(g: ConvGeometry, data: usize, x: usize, out: usiz
     }
     for (let p0 = pixelStart; p0 < pixelEnd; p0 += 8) {
       const count = min(8, pixelEnd - p0);
-      if (pointwise) gatherPointwisePanel(xg, Cg, P, p0, count, panel);
+      if (pointwise) gatherColumns(xg, Cg, P, p0, count, panel);
       else gatherPanel(g, paddedOrigin(padded), data, K, p0, count, panel);
       for (let f = f0; f < f1; f += 4) {
         const a = packed + (<usize>f * <usize>K << 2);

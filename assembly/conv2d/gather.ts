@@ -2,6 +2,7 @@
 
 import { ConvGeometry } from "../geometry";
 import { pixelOffset } from "./padded";
+import { zeroFloats } from "../floats";
 
 // The forward's panel reads xp (padded.ts), which has the zero padding written out, so none of its
 // reads needs a bounds check; a panel holds 8 consecutive output pixels (raster order, possibly
@@ -74,24 +75,25 @@ export function gatherPanel(g: ConvGeometry, xp: usize, tapOffsets: usize, taps:
 }
 
 /**
- * The panel of a 1×1, stride-1, unpadded convolution: pixel p of channel c is x[c·P + p], so the
- * panel is 8 columns of x itself (no padded copy needed). Lanes ≥ count are 0.
+ * panel[r][l] = src[r·rowFloats + p0 + l] for r < rows, l < 8, lanes ≥ count 0: eight columns of a
+ * row-major matrix. The forward panel of a 1×1, stride-1, unpadded convolution (x is its own im2col
+ * matrix, rows = channels) and the dx scatter's panel of dy (rows = filters).
  */
-export function gatherPointwisePanel(x: usize, channels: i32, positions: i32, p0: i32, count: i32, panel: usize): void {
-  let src = x + (<usize>p0 << 2);
-  const planeBytes = <usize>positions << 2;
+export function gatherColumns(src: usize, rows: i32, rowFloats: i32, p0: i32, count: i32, panel: usize): void {
+  let from = src + (<usize>p0 << 2);
+  const rowBytes = <usize>rowFloats << 2;
   if (count == 8) {
-    for (let c = 0; c < channels; c++) {
-      v128.store(panel, v128.load(src));
-      v128.store(panel, v128.load(src, 16), 16);
-      src += planeBytes;
+    for (let r = 0; r < rows; r++) {
+      v128.store(panel, v128.load(from));
+      v128.store(panel, v128.load(from, 16), 16);
+      from += rowBytes;
       panel += 32;
     }
     return;
   }
-  for (let c = 0; c < channels; c++) {
-    for (let l = 0; l < 8; l++) store<f32>(panel + (<usize>l << 2), l < count ? load<f32>(src + (<usize>l << 2)) : 0);
-    src += planeBytes;
+  for (let r = 0; r < rows; r++) {
+    for (let l = 0; l < 8; l++) store<f32>(panel + (<usize>l << 2), l < count ? load<f32>(from + (<usize>l << 2)) : 0);
+    from += rowBytes;
     panel += 32;
   }
 }
@@ -124,7 +126,7 @@ export function gatherRows(
     for (let t = tap0; t < tap1; t++) {
       const ih = rowBase + kh * g.dilationHeight;
       if (<u32>ih >= <u32>H) {
-        zeroRun(row, length);
+        zeroFloats(row, length);
       } else {
         copyBounded(x + (<usize>((c * H + ih) * W) << 2), columnBase + kw * g.dilationWidth, stride, W, length, row);
       }
@@ -146,7 +148,7 @@ export function gatherRows(
 @inline function copyBounded(row: usize, iw0: i32, stride: i32, width: i32, length: i32, dst: usize): void {
   const first = iw0 >= 0 ? 0 : min(length, (stride - 1 - iw0) / stride);
   const end = max(first, width - 1 - iw0 < 0 ? 0 : min(length, (width - 1 - iw0) / stride + 1));
-  zeroRun(dst, first);
+  zeroFloats(dst, first);
   const src = row + (<usize>iw0 << 2);
   let l = first;
   if (stride == 1) {
@@ -158,14 +160,7 @@ export function gatherRows(
     }
   }
   for (; l < end; l++) store<f32>(dst + (<usize>l << 2), load<f32>(src + (<usize>(l * stride) << 2)));
-  zeroRun(dst + (<usize>end << 2), length - end);
-}
-
-@inline function zeroRun(dst: usize, length: i32): void {
-  const zero = f32x4.splat(0);
-  let l = 0;
-  for (; l + 4 <= length; l += 4) v128.store(dst + (<usize>l << 2), zero);
-  for (; l < length; l++) store<f32>(dst + (<usize>l << 2), 0);
+  zeroFloats(dst + (<usize>end << 2), length - end);
 }
 
 // Byte offset of panel lane `lane`'s pixel (p0 + lane, or p0 for lanes past count) in the padded plane.

@@ -1,6 +1,7 @@
 // xp: one image's channels of a group with the zero padding written out, and the offsets of taps and pixels within it.
 
 import { ConvGeometry } from "../geometry";
+import { copyFloats, zeroFloats } from "../floats";
 
 // With the padding materialised, the value under tap t = (c, kh, kw) at output pixel p = (oh, ow) is
 // xp[tapOffset(t) + pixelOffset(p)]: a sum of a per-tap and a per-pixel offset, with no bounds to
@@ -30,13 +31,6 @@ export function paddedBytes(g: ConvGeometry, channels: i32): f64 {
   return buffer + (<usize>SLACK << 2);
 }
 
-/** Copies `channels` planes of x (H × W each) into the padded buffer, zeros in the border and slack. */
-export function padInput(g: ConvGeometry, x: usize, channels: i32, buffer: usize): void {
-  zeroFloats(buffer, SLACK);
-  padInputRows(g, x, channels, buffer, 0, paddedHeight(g));
-  zeroFloats(paddedOrigin(buffer) + (<usize>(channels * paddedHeight(g) * paddedWidth(g)) << 2), SLACK);
-}
-
 /**
  * Writes only padded rows [r0, r1) of each plane (the rest of the buffer is left as it was): a task
  * that computes a band of output rows reads no others. Every read of a row outside the band lands
@@ -61,30 +55,9 @@ export function padInputRows(g: ConvGeometry, x: usize, channels: i32, buffer: u
       zeroFloats(dst, g.padLeft);
       const target = dst + (<usize>g.padLeft << 2);
       const src = source + (<usize>(ih * W) << 2);
-      let i = 0;
-      for (; i + 4 <= W; i += 4) v128.store(target + (<usize>i << 2), v128.load(src + (<usize>i << 2)));
-      for (; i < W; i++) store<f32>(target + (<usize>i << 2), load<f32>(src + (<usize>i << 2)));
+      copyFloats(target, src, W);
       zeroFloats(target + (<usize>W << 2), g.padRight);
     }
-  }
-}
-
-/** Copies the image area of a padded buffer (what a scatter accumulated) into dx, dropping the padding: the crop of the adjoint. */
-export function cropInto(g: ConvGeometry, buffer: usize, channels: i32, dx: usize): void {
-  const H = g.inHeight, W = g.inWidth;
-  const WP = paddedWidth(g), HP = paddedHeight(g);
-  let src = paddedOrigin(buffer) + (<usize>(g.padTop * WP + g.padLeft) << 2);
-  let dst = dx;
-  for (let c = 0; c < channels; c++) {
-    let row = src;
-    for (let r = 0; r < H; r++) {
-      let i = 0;
-      for (; i + 4 <= W; i += 4) v128.store(dst + (<usize>i << 2), v128.load(row + (<usize>i << 2)));
-      for (; i < W; i++) store<f32>(dst + (<usize>i << 2), load<f32>(row + (<usize>i << 2)));
-      row += <usize>WP << 2;
-      dst += <usize>W << 2;
-    }
-    src += <usize>(HP * WP) << 2;
   }
 }
 
@@ -105,11 +78,4 @@ export function writeTapOffsets(g: ConvGeometry, channels: i32, planeFloats: i32
 /** Offset of output pixel (oh, ow) in the padded plane: oh·sh·WP + ow·sw. */
 @inline export function pixelOffset(g: ConvGeometry, oh: i32, ow: i32): i32 {
   return oh * g.strideHeight * paddedWidth(g) + ow * g.strideWidth;
-}
-
-@inline export function zeroFloats(dst: usize, count: i32): void {
-  const zero = f32x4.splat(0);
-  let i = 0;
-  for (; i + 4 <= count; i += 4) v128.store(dst + (<usize>i << 2), zero);
-  for (; i < count; i++) store<f32>(dst + (<usize>i << 2), 0);
 }

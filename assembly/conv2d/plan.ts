@@ -1,16 +1,15 @@
-// One conv2d direction as the API schedules it: plan (bytes), prepare (packing, once), run (tasks, on any thread).
+// One conv2d direction as the API schedules it: plan (bytes), prepare (choose the path once, pack), run (tasks, on any thread).
 
 import { ConvGeometry, isDepthwise, isThinDepthwise, patchSize } from "../geometry";
+import { DIRECTION_DB, DIRECTION_DW, DIRECTION_DX, DIRECTION_FORWARD } from "../contract";
 import { gemmForwardPrepare, gemmForwardPreparedBytes, gemmForwardRun, gemmForwardTasks, gemmForwardWorkBytes } from "./forward";
+import { dxFullApplies, dxFullGeometry, dxFullPrepare, dxFullPreparedBytes, dxFullRun, dxFullTasks, dxFullWorkBytes } from "./dx_full";
+import { dxScatterPrepare, dxScatterPreparedBytes, dxScatterRun, dxScatterTasks, dxScatterWorkBytes } from "./dx_scatter";
+import { dwRun, dwTasks, dwWorkBytes } from "./dw";
+import { dbRun, dbTasks } from "./db";
 import {
-  scatterPrepare, scatterPreparedBytes, scatterRun, scatterTasks, scatterWorkBytes,
-  sweepGeometry, sweepPrepare, sweepPreparedBytes, sweepRun, sweepTasks, sweepWorkBytes,
-} from "./backward_input";
-import { gemmFilterRun, gemmFilterTasks, gemmFilterWorkBytes } from "./backward_filter";
-import { biasRun, biasTasks } from "./bias";
-import {
-  depthwiseFilterRun, depthwiseFilterTasks, depthwiseForwardRun, depthwiseInputPrepare, depthwiseInputPreparedBytes,
-  depthwiseInputRun, depthwisePlaneTasks, depthwiseWorkBytes,
+  depthwiseDwRun, depthwiseDwTasks, depthwiseForwardRun, depthwiseDxPrepare, depthwiseDxPreparedBytes,
+  depthwiseDxRun, depthwisePlaneTasks, depthwiseWorkBytes,
 } from "./depthwise";
 
 // A call runs in three steps. conv2dPlan says how many bytes the prepared block (shared by all
@@ -20,21 +19,46 @@ import {
 // Tasks of a phase write disjoint outputs and every output is computed in one fixed order, so the
 // result is the same for any split of tasks over threads, one thread included.
 
-/** Directions, as the API numbers them. */
-export const FORWARD = 0;
-export const INPUT = 1;
-export const FILTER = 2;
-export const BIAS = 3;
+// The paths, one per kernel (docs/kernels.md has this table with each path's file). The shape picks
+// one in shapePath; a path with a fallback also needs finite weights, which only prepare can see.
+/** forward: im2col panels × packed 4-filter panels (forward.ts; 1×1, stride 1, unpadded: x is its own im2col). */
+export const FORWARD_GEMM: i32 = 1;
+/** forward, one input channel per group and fewer than 4 filters per channel: plane sweeps (depthwise.ts). */
+export const FORWARD_DEPTHWISE: i32 = 2;
+/** dx at stride 1, no pad wider than the dilated kernel, finite weights: the forward GEMM over dy (dx_full.ts). */
+export const DX_FULL: i32 = 3;
+/** dx otherwise: col2im tiles scattered into band buffers, then summed (dx_scatter.ts). */
+export const DX_SCATTER: i32 = 4;
+/** dx, one input channel per group, as DX_FULL: plane sweeps of dy with the rotated filters (depthwise.ts). */
+export const DX_DEPTHWISE_FULL: i32 = 5;
+/** dx, one input channel per group, otherwise: plane scatters (depthwise.ts). */
+export const DX_DEPTHWISE_SCATTER: i32 = 6;
+/** dw: dot products of dy rows with im2col rows, 8-tap blocks over 1,024-pixel chunks (dw.ts). */
+export const DW_GEMM: i32 = 7;
+/** dw, as FORWARD_DEPTHWISE: per-filter plane sweeps (depthwise.ts). */
+export const DW_DEPTHWISE: i32 = 8;
+/** db: sums of dy over images and pixels, 4 filters per task (db.ts). */
+export const DB_SUM: i32 = 9;
 
-// Paths (per direction).
-const GEMM = 0;
-const THIN_DEPTHWISE = 1;
-const SWEEP = 0;
-const SCATTER = 1;
-const DEPTHWISE_SWEEP = 2;
-const DEPTHWISE_SCATTER = 3;
+/** The path the geometry picks for a direction (before the weights are seen). */
+export function shapePath(g: ConvGeometry, direction: i32): i32 {
+  if (direction == DIRECTION_FORWARD) return isThinDepthwise(g) ? FORWARD_DEPTHWISE : FORWARD_GEMM;
+  if (direction == DIRECTION_DX) {
+    if (isDepthwise(g)) return dxFullApplies(g) ? DX_DEPTHWISE_FULL : DX_DEPTHWISE_SCATTER;
+    return dxFullApplies(g) ? DX_FULL : DX_SCATTER;
+  }
+  if (direction == DIRECTION_DW) return isThinDepthwise(g) ? DW_DEPTHWISE : DW_GEMM;
+  return DB_SUM;
+}
 
-/** The prepared block's header: geometry, auxiliary (sweep) geometry, then the path and schedule. */
+/** Where a path goes when a weight is ±∞ or NaN (itself where that changes nothing). */
+@inline function fallbackPath(path: i32): i32 {
+  if (path == DX_FULL) return DX_SCATTER;
+  if (path == DX_DEPTHWISE_FULL) return DX_DEPTHWISE_SCATTER;
+  return path;
+}
+
+/** The prepared block's header: geometry, auxiliary (full-correlation) geometry, then the path and schedule. */
 @unmanaged class Header {
   path: i32;
   phases: i32;
@@ -49,8 +73,7 @@ const DEPTHWISE_SCATTER = 3;
   data: usize;
 }
 const GEOMETRY_OFFSET: usize = 0;
-const GEOMETRY_BYTES: usize = 72;
-const SWEEP_OFFSET: usize = 128;
+const FULL_GEOMETRY_OFFSET: usize = 128;
 const HEADER_OFFSET: usize = 256;
 const DATA_OFFSET: usize = 320;
 const REUSABLE = 0x50414b44;
@@ -71,46 +94,49 @@ const REUSABLE = 0x50414b44;
   return (bytes + 63) & ~63;
 }
 
-/** Bytes of the weight (and bias) copy a direction keeps; 0 where it packs nothing worth keeping. */
-function weightCopyBytes(g: ConvGeometry, direction: i32): usize {
-  if (direction == FORWARD && !isThinDepthwise(g)) return (<usize>g.outChannels * <usize>patchSize(g) + <usize>g.outChannels) << 2;
-  if (direction == INPUT && !isDepthwise(g)) return <usize>g.outChannels * <usize>patchSize(g) << 2;
+/** Bytes of the weight (and, forward, bias) copy a path's packing is kept with; 0 where it packs nothing worth keeping. */
+function weightCopyBytes(g: ConvGeometry, path: i32): usize {
+  const weights = <usize>g.outChannels * <usize>patchSize(g) << 2;
+  if (path == FORWARD_GEMM) return weights + (<usize>g.outChannels << 2);
+  if (path == DX_FULL || path == DX_SCATTER) return weights;
   return 0;
 }
 
+/** Prepared bytes past the header and the weight copy that a path needs; fullGeometry is dxFullGeometry's. */
+function pathPreparedBytes(g: ConvGeometry, path: i32, fullGeometry: usize): f64 {
+  if (path == FORWARD_GEMM) return gemmForwardPreparedBytes(g);
+  if (path == DX_FULL) return dxFullPreparedBytes(dxFullGeometry(g, fullGeometry));
+  if (path == DX_SCATTER) return dxScatterPreparedBytes(g);
+  if (path == DX_DEPTHWISE_FULL || path == DX_DEPTHWISE_SCATTER) return depthwiseDxPreparedBytes(g);
+  return 0;
+}
+
+/** Work bytes one thread needs on a path. */
+function pathWorkBytes(g: ConvGeometry, path: i32, fullGeometry: usize): f64 {
+  if (path == FORWARD_GEMM) return gemmForwardWorkBytes(g);
+  if (path == DX_FULL) return dxFullWorkBytes(dxFullGeometry(g, fullGeometry));
+  if (path == DX_SCATTER) return dxScatterWorkBytes(g);
+  if (path == DW_GEMM) return dwWorkBytes(g);
+  if (path == DB_SUM) return 0;
+  return depthwiseWorkBytes(g);
+}
+
 /**
- * Writes two f64 at plan: the prepared block's bytes and each thread's work bytes (the largest any
- * path of this direction may need: the path is chosen in conv2dPrepare, which can look at the weights).
- * plan must have 256 bytes (the rest is scratch for this call).
+ * Writes two f64 at plan: the prepared block's bytes and each thread's work bytes: the most the
+ * geometry's path or its fallback may need (conv2dPrepare, which sees the weights, picks between them).
+ * plan must have PLAN_BYTES (the rest is scratch for this call).
  */
 export function conv2dPlan(geometry: usize, direction: i32, plan: usize): void {
   const g = changetype<ConvGeometry>(geometry);
-  let prepared: f64 = <f64>DATA_OFFSET + <f64>copyRegion(weightCopyBytes(g, direction)), work: f64 = 0;
-  if (direction == FORWARD) {
-    if (isThinDepthwise(g)) {
-      work = depthwiseWorkBytes(g);
-    } else {
-      prepared += gemmForwardPreparedBytes(g);
-      work = gemmForwardWorkBytes(g);
-    }
-  } else if (direction == INPUT) {
-    if (isDepthwise(g)) {
-      prepared += depthwiseInputPreparedBytes(g);
-      work = depthwiseWorkBytes(g);
-    } else {
-      let extra = scatterPreparedBytes(g);
-      work = scatterWorkBytes(g);
-      const t = changetype<ConvGeometry>(plan + 64);
-      if (sweepGeometry(g, plan + 64)) {
-        extra = max(extra, sweepPreparedBytes(t));
-        work = max(work, sweepWorkBytes(t));
-      }
-      prepared += extra;
-    }
-  } else if (direction == FILTER) {
-    work = isThinDepthwise(g) ? depthwiseWorkBytes(g) : gemmFilterWorkBytes(g);
+  const path = shapePath(g, direction), fallback = fallbackPath(path);
+  const scratch = plan + 64;
+  let prepared = <f64>copyRegion(weightCopyBytes(g, path)) + pathPreparedBytes(g, path, scratch);
+  let work = pathWorkBytes(g, path, scratch);
+  if (fallback != path) {
+    prepared = max(prepared, <f64>copyRegion(weightCopyBytes(g, fallback)) + pathPreparedBytes(g, fallback, scratch));
+    work = max(work, pathWorkBytes(g, fallback, scratch));
   }
-  store<f64>(plan, prepared);
+  store<f64>(plan, <f64>DATA_OFFSET + prepared);
   store<f64>(plan, work, 8);
 }
 
@@ -120,63 +146,79 @@ export function conv2dPlan(geometry: usize, direction: i32, plan: usize): void {
  */
 export function conv2dPrepare(direction: i32, geometry: usize, w: usize, bias: usize, prepared: usize, reusable: bool): i32 {
   const h = header(prepared);
+  const given = changetype<ConvGeometry>(geometry);
   const copy = prepared + DATA_OFFSET;
-  const copyBytes = weightCopyBytes(changetype<ConvGeometry>(geometry), direction);
-  const weightBytes = direction == FORWARD ? copyBytes - (<usize>changetype<ConvGeometry>(geometry).outChannels << 2) : copyBytes;
-  if (reusable && copyBytes != 0 && h.reusable == REUSABLE && h.direction == direction && h.w == w && h.bias == bias
-    && bytesEqual(prepared + GEOMETRY_OFFSET, geometry, GEOMETRY_BYTES) && bytesEqual(copy, w, weightBytes)
-    && (bias == 0 || copyBytes == weightBytes || bytesEqual(copy + weightBytes, bias, copyBytes - weightBytes))) {
+  let path = shapePath(given, direction);
+  if (reusable && h.reusable == REUSABLE && h.direction == direction && h.w == w && h.bias == bias
+    && bytesEqual(prepared + GEOMETRY_OFFSET, geometry, <usize>offsetof<ConvGeometry>())
+    && keptCopyMatches(given, h.path, copy, w, bias)) {
     return h.phases;
   }
   h.reusable = 0;
-  memory.copy(prepared + GEOMETRY_OFFSET, geometry, 128);
+  memory.copy(prepared + GEOMETRY_OFFSET, geometry, offsetof<ConvGeometry>());
   const g = changetype<ConvGeometry>(prepared + GEOMETRY_OFFSET);
-  const data = copy + copyRegion(copyBytes);
-  h.data = data - prepared;
   h.w = w;
   h.bias = bias;
   h.phases = 1;
   h.tasks1 = 0;
-  if (direction == FORWARD) {
-    if (isThinDepthwise(g)) {
-      h.path = THIN_DEPTHWISE;
-      h.tasks0 = depthwisePlaneTasks(g);
-    } else {
-      h.path = GEMM;
-      gemmForwardPrepare(g, w, bias, data);
-      h.tasks0 = gemmForwardTasks(g);
-    }
-  } else if (direction == INPUT) {
-    if (isDepthwise(g)) {
-      h.path = depthwiseInputPrepare(g, w, data) ? DEPTHWISE_SWEEP : DEPTHWISE_SCATTER;
-      h.tasks0 = depthwisePlaneTasks(g);
-    } else {
-      const t = changetype<ConvGeometry>(prepared + SWEEP_OFFSET);
-      if (sweepGeometry(g, prepared + SWEEP_OFFSET) && sweepPrepare(g, t, w, data)) {
-        h.path = SWEEP;
-        h.tasks0 = sweepTasks(t);
-      } else {
-        h.path = SCATTER;
-        scatterPrepare(g, w, data);
-        h.phases = 2;
-        h.tasks0 = scatterTasks(g, 0);
-        h.tasks1 = scatterTasks(g, 1);
-      }
-    }
-  } else if (direction == FILTER) {
-    h.path = isThinDepthwise(g) ? THIN_DEPTHWISE : GEMM;
-    h.tasks0 = h.path == THIN_DEPTHWISE ? depthwiseFilterTasks(g) : gemmFilterTasks(g);
-  } else {
-    h.path = 0;
-    h.tasks0 = biasTasks(g);
+  // The full correlation packs the weights and finds out whether they are finite; if not, the
+  // fallback is prepared instead, over the same block.
+  if (!preparePath(g, path, prepared, w, bias)) {
+    path = fallbackPath(path);
+    preparePath(g, path, prepared, w, bias);
   }
+  h.path = path;
+  const copyBytes = weightCopyBytes(g, path);
   if (copyBytes != 0) {
+    const weightBytes = <usize>g.outChannels * <usize>patchSize(g) << 2;
     memory.copy(copy, w, weightBytes);
     if (copyBytes != weightBytes && bias != 0) memory.copy(copy + weightBytes, bias, copyBytes - weightBytes);
     h.direction = direction;
     h.reusable = REUSABLE;
   }
   return h.phases;
+}
+
+/** Prepares one path (data, tasks, phases); false where the path cannot take these weights. */
+function preparePath(g: ConvGeometry, path: i32, prepared: usize, w: usize, bias: usize): bool {
+  const h = header(prepared);
+  const data = prepared + DATA_OFFSET + copyRegion(weightCopyBytes(g, path));
+  h.data = data - prepared;
+  if (path == FORWARD_GEMM) {
+    gemmForwardPrepare(g, w, bias, data);
+    h.tasks0 = gemmForwardTasks(g);
+  } else if (path == FORWARD_DEPTHWISE) {
+    h.tasks0 = depthwisePlaneTasks(g);
+  } else if (path == DX_FULL) {
+    const t = dxFullGeometry(g, prepared + FULL_GEOMETRY_OFFSET);
+    if (!dxFullPrepare(g, t, w, data)) return false;
+    h.tasks0 = dxFullTasks(t);
+  } else if (path == DX_SCATTER) {
+    dxScatterPrepare(g, w, data);
+    h.phases = 2;
+    h.tasks0 = dxScatterTasks(g, 0);
+    h.tasks1 = dxScatterTasks(g, 1);
+  } else if (path == DX_DEPTHWISE_FULL || path == DX_DEPTHWISE_SCATTER) {
+    const finite = depthwiseDxPrepare(g, w, data);
+    h.tasks0 = depthwisePlaneTasks(g);
+    if (path == DX_DEPTHWISE_FULL && !finite) return false;
+  } else if (path == DW_GEMM) {
+    h.tasks0 = dwTasks(g);
+  } else if (path == DW_DEPTHWISE) {
+    h.tasks0 = depthwiseDwTasks(g);
+  } else {
+    h.tasks0 = dbTasks(g);
+  }
+  return true;
+}
+
+/** Whether the weights (and, forward, bias) the block kept its packing for are these, bit for bit. */
+function keptCopyMatches(g: ConvGeometry, path: i32, copy: usize, w: usize, bias: usize): bool {
+  const copyBytes = weightCopyBytes(g, path);
+  if (copyBytes == 0) return false;
+  const weightBytes = <usize>g.outChannels * <usize>patchSize(g) << 2;
+  if (!bytesEqual(copy, w, weightBytes)) return false;
+  return bias == 0 || copyBytes == weightBytes || bytesEqual(copy + weightBytes, bias, copyBytes - weightBytes);
 }
 
 /** Whether n bytes (a multiple of 4) at a and b are the same bits. */
@@ -197,27 +239,30 @@ export function conv2dTasks(prepared: usize, phase: i32): i32 {
   return phase == 0 ? h.tasks0 : h.tasks1;
 }
 
+/** The path conv2dPrepare chose (one of the constants above), for tests and the docs' table. */
+export function conv2dPath(prepared: usize): i32 {
+  return header(prepared).path;
+}
+
 /**
- * Runs tasks [t0, t1) of a phase. The operands by direction: forward (x, −, out); input (dy, −, dx);
- * filter (dy, x, dw); bias (dy, −, db). accumulate adds dw or db onto what they hold.
+ * Runs tasks [t0, t1) of a phase on the path conv2dPrepare chose. The operands by direction: forward
+ * (x, −, out); dx (dy, −, dx); dw (dy, x, dw); db (dy, −, db). accumulate adds dw or db onto what they hold.
  */
 export function conv2dRun(
-  direction: i32, phase: i32, prepared: usize, a: usize, b: usize, out: usize, accumulate: bool, work: usize, t0: i32, t1: i32,
+  phase: i32, prepared: usize, a: usize, b: usize, out: usize, accumulate: bool, work: usize, t0: i32, t1: i32,
 ): void {
   const g = changetype<ConvGeometry>(prepared + GEOMETRY_OFFSET);
   const h = header(prepared);
   const data = prepared + h.data;
-  if (direction == FORWARD) {
-    if (h.path == THIN_DEPTHWISE) depthwiseForwardRun(g, a, h.w, h.bias, out, work, t0, t1);
-    else gemmForwardRun(g, data, a, out, work, t0, t1);
-  } else if (direction == INPUT) {
-    if (h.path == SWEEP) sweepRun(changetype<ConvGeometry>(prepared + SWEEP_OFFSET), data, a, out, work, t0, t1);
-    else if (h.path == SCATTER) scatterRun(g, phase, data, a, out, work, t0, t1);
-    else depthwiseInputRun(g, h.path == DEPTHWISE_SWEEP, data, h.w, a, out, work, t0, t1);
-  } else if (direction == FILTER) {
-    if (h.path == THIN_DEPTHWISE) depthwiseFilterRun(g, a, b, out, accumulate, work, t0, t1);
-    else gemmFilterRun(g, a, b, out, accumulate, work, t0, t1);
-  } else {
-    biasRun(g, a, out, accumulate, t0, t1);
+  switch (h.path) {
+    case FORWARD_GEMM: gemmForwardRun(g, data, a, out, work, t0, t1); break;
+    case FORWARD_DEPTHWISE: depthwiseForwardRun(g, a, h.w, h.bias, out, work, t0, t1); break;
+    case DX_FULL: dxFullRun(changetype<ConvGeometry>(prepared + FULL_GEOMETRY_OFFSET), data, a, out, work, t0, t1); break;
+    case DX_SCATTER: dxScatterRun(g, phase, data, a, out, work, t0, t1); break;
+    case DX_DEPTHWISE_FULL: depthwiseDxRun(g, true, data, h.w, a, out, work, t0, t1); break;
+    case DX_DEPTHWISE_SCATTER: depthwiseDxRun(g, false, data, h.w, a, out, work, t0, t1); break;
+    case DW_GEMM: dwRun(g, a, b, out, accumulate, work, t0, t1); break;
+    case DW_DEPTHWISE: depthwiseDwRun(g, a, b, out, accumulate, work, t0, t1); break;
+    default: dbRun(g, a, out, accumulate, t0, t1);
   }
 }

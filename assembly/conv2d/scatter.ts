@@ -2,6 +2,7 @@
 
 import { ConvGeometry } from "../geometry";
 import { pixelOffset } from "./padded";
+import { addFloats } from "../floats";
 
 // The adjoint of gatherPanel. Scattering into a padded buffer (padded.ts) needs no bounds checks;
 // the padding is cropped away afterwards. Tile row r is tap tap0 + r (rows past tap1 are ignored),
@@ -22,7 +23,7 @@ export function scatterTile(
     let src = tile + (<usize>lane << 2);
     for (let t = tap0; t < tap1; t++) {
       const dst = dxp + (<usize>(load<i32>(tapOffsets + (<usize>t << 2)) + base) << 2);
-      if (stride == 1) addContiguous(dst, src, length);
+      if (stride == 1) addFloats(dst, src, length);
       else if (stride == 2 && length == 8) addEvenLanes(dst, src);
       else for (let l = 0; l < length; l++) {
         const d = dst + (<usize>(l * stride) << 2);
@@ -32,18 +33,6 @@ export function scatterTile(
     }
     lane += length;
     p += length;
-  }
-}
-
-@inline function addContiguous(dst: usize, src: usize, length: i32): void {
-  let l = 0;
-  for (; l + 4 <= length; l += 4) {
-    const o = <usize>l << 2;
-    v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(src + o)));
-  }
-  for (; l < length; l++) {
-    const o = <usize>l << 2;
-    store<f32>(dst + o, load<f32>(dst + o) + load<f32>(src + o));
   }
 }
 

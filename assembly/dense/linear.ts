@@ -13,17 +13,17 @@ export function linearForward(x: usize, w: usize, bias: usize, y: usize, batch: 
 }
 
 // dx (N×in) = dy (N×out) · W (out×in).
-export function linearBackwardInput(dy: usize, w: usize, dx: usize, batch: i32, inFeatures: i32, outFeatures: i32): void {
+export function linearDx(dy: usize, w: usize, dx: usize, batch: i32, inFeatures: i32, outFeatures: i32): void {
   gemmNN(batch, inFeatures, outFeatures, dy, outFeatures, 1, w, inFeatures, dx, inFeatures, false);
 }
 
 // dW (out×in) (+)= dyᵀ (out×N) · x (N×in): dy is read transposed through gemmNN's strides.
-export function linearBackwardWeight(dy: usize, x: usize, dw: usize, batch: i32, inFeatures: i32, outFeatures: i32, accumulate: bool): void {
+export function linearDw(dy: usize, x: usize, dw: usize, batch: i32, inFeatures: i32, outFeatures: i32, accumulate: bool): void {
   gemmNN(outFeatures, inFeatures, batch, dy, 1, outFeatures, x, inFeatures, dw, inFeatures, accumulate);
 }
 
 // db[o] (+)= Σ_n dy[n,o]: rows added four columns at a time.
-export function linearBackwardBias(dy: usize, db: usize, batch: i32, outFeatures: i32, accumulate: bool): void {
+export function linearDb(dy: usize, db: usize, batch: i32, outFeatures: i32, accumulate: bool): void {
   const rowBytes = <usize>outFeatures << 2;
   let o = 0;
   for (; o + 4 <= outFeatures; o += 4) {

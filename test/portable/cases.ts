@@ -1,7 +1,7 @@
 // Seeded random convolution configurations for the portable suite, with the explicit pads the reference needs.
 
-import { Random } from "../../js/random.ts";
-import { samePadding, type ReferenceConfig } from "../reference.ts";
+import { Random } from "../../js/core/random.ts";
+import { samePadding, type ReferenceConfig } from "../reference/conv2d.ts";
 import type { Conv2dOptions } from "../../dist/index.js";
 
 /** A configuration as the API takes it (pad in any accepted form) plus its data seed. */

@@ -5,7 +5,7 @@ import { readFile, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
 import { bundle } from "../../examples/bundle.mjs";
-import { referenceConv2d, firstMismatch } from "../reference.ts";
+import { referenceConv2d, firstMismatch } from "../reference/conv2d.ts";
 import { HASH_CASES } from "../portable/hash.ts";
 import { referenceConfig, randomData } from "../portable/cases.ts";
 import type { SuiteReport } from "../portable/suite.ts";

@@ -1,0 +1,15 @@
+// What the API and the kernels must agree on, in one place: exported by the module, read or checked by init() (js/core/kernels.ts).
+
+import { ConvGeometry } from "./geometry";
+
+/** The four directions of a convolution, as conv2dPlan, conv2dPrepare and conv2dRun number them. */
+export const DIRECTION_FORWARD: i32 = 0;
+export const DIRECTION_DX: i32 = 1;
+export const DIRECTION_DW: i32 = 2;
+export const DIRECTION_DB: i32 = 3;
+
+/** Bytes of the slot conv2dPlan writes its answer into (the rest is its scratch). */
+export const PLAN_BYTES: i32 = 256;
+
+/** Bytes of the geometry block the API writes: one i32 per field of ConvGeometry. */
+export const GEOMETRY_BYTES: i32 = <i32>offsetof<ConvGeometry>();

@@ -1,0 +1,132 @@
+// What every layer is (forward, backward, parameters, zeroGrad, dispose), the base every layer extends, and the base of those without parameters.
+
+import { ConvError, ErrorCode, fail } from "../core/errors.js";
+import { booleanOption, checkOptionsObject } from "../core/checks.js";
+import type { Tensor } from "../core/tensor.js";
+
+/** A learnable tensor and its gradient, as an optimiser sees them. */
+export interface Parameter {
+  name: string;
+  value: Tensor;
+  grad: Tensor;
+}
+
+/** Options of a layer's backward(). */
+export interface BackwardOptions {
+  /** Compute and return dL/dx (default true); a network's first layer needs none. */
+  inputGrad?: boolean;
+}
+
+/**
+ * A layer: forward(x) keeps what backward needs (x itself, not a copy: do not dispose it before
+ * backward); backward(dy) adds its parameters' gradients into their grad tensors and returns dL/dx,
+ * or null with { inputGrad: false } (the overloads type it so). Conv2d, Linear, ReLU, MaxPool2x2,
+ * Flatten and Sequential all are one.
+ */
+export interface Layer {
+  forward(x: Tensor): Tensor;
+  backward(dy: Tensor, options?: BackwardOptions): Tensor | null;
+  parameters(): Parameter[];
+  zeroGrad(): void;
+  dispose(): void;
+}
+
+/**
+ * The base of every layer here: backward()'s options are checked once, and errors from inside a
+ * layer name it. A subclass says what it is (`name`) and computes its input gradient in inputGradient.
+ */
+export abstract class LayerBase implements Layer {
+  /** The layer's class, as errors name it ("Conv2d"; a literal, so that minified code keeps it). */
+  protected abstract readonly kind: string;
+
+  /** How errors name this layer: its class and what it was built for, as "Conv2d(1 → 8, 5×5)". */
+  get name(): string {
+    return this.kind;
+  }
+
+  abstract forward(x: Tensor): Tensor;
+  abstract parameters(): Parameter[];
+  abstract zeroGrad(): void;
+  abstract dispose(): void;
+
+  /**
+   * dL/dx for the last forward() input (null where inputGrad is false), having added dL/dθ into the
+   * gradient of each parameter θ. `where` is what errors start with ("ReLU.backward").
+   */
+  protected abstract inputGradient(dy: Tensor, inputGrad: boolean, where: string): Tensor | null;
+
+  /**
+   * dL/dx for the last forward() input, having added dL/dθ into each parameter's grad; null with
+   * { inputGrad: false }. Typed Tensor when inputGrad is not false.
+   */
+  backward(dy: Tensor, options?: { inputGrad?: true }): Tensor;
+  backward(dy: Tensor, options?: BackwardOptions): Tensor | null;
+  backward(dy: Tensor, options?: BackwardOptions): Tensor | null {
+    const where = `${this.kind}.backward`;
+    return this.inputGradient(dy, wantsInputGrad(options, where), where);
+  }
+}
+
+/**
+ * A layer without parameters that keeps its forward input for backward (ReLU, MaxPool2x2): it computes
+ * y = f(x) and dx = f'(x)·dy from two functions of its subclass.
+ */
+export abstract class ParameterFreeLayer extends LayerBase {
+  private input: Tensor | null = null;
+
+  /** y = f(x); `where` names the layer in errors. */
+  protected abstract compute(x: Tensor, where: string): Tensor;
+  /** dL/dx from dy and the forward input x. */
+  protected abstract gradient(dy: Tensor, x: Tensor, where: string): Tensor;
+
+  /** y = f(x); keeps x (not a copy) for backward(): do not dispose it before then. */
+  forward(x: Tensor): Tensor {
+    const y = this.compute(x, `${this.kind}.forward`);
+    this.input = x;
+    return y;
+  }
+
+  protected inputGradient(dy: Tensor, inputGrad: boolean, where: string): Tensor | null {
+    const x = cachedInput(this.input, where);
+    return inputGrad ? this.gradient(dy, x, where) : null;
+  }
+
+  parameters(): Parameter[] {
+    return [];
+  }
+
+  zeroGrad(): void {}
+
+  dispose(): void {
+    this.input = null;
+  }
+}
+
+/** @internal The inputGrad flag of backward() options (default true). */
+export function wantsInputGrad(options: BackwardOptions | undefined, where: string): boolean {
+  const opts = checkOptionsObject(options, ["inputGrad"], where, "options");
+  return booleanOption(opts.inputGrad, true, where, "options.inputGrad");
+}
+
+/** @internal The input forward() kept, or ERR_INVALID_OPTION when backward() comes first. */
+export function cachedInput<T>(input: T | null, where: string): T {
+  if (input === null) fail(ErrorCode.INVALID_OPTION, where, "this", "a forward() call before backward()", "no cached input");
+  return input;
+}
+
+/**
+ * @internal Runs one layer's step inside a container; a ConvError from it gains the layer's place
+ * ("Sequential.forward: layers[3], a Conv2d(8 → 16, 5×5): …") and keeps its code and details.
+ */
+export function inLayer<T>(container: string, index: number, layer: Layer, step: () => T): T {
+  try {
+    return step();
+  } catch (error) {
+    if (!(error instanceof ConvError)) throw error;
+    const name = (layer as { name?: unknown }).name;
+    const what = typeof name === "string" && name ? `, a ${name}` : "";
+    throw new ConvError(error.code, `${container}: layers[${index}]${what}: ${error.message}`, {
+      argument: error.argument, expected: error.expected, received: error.received, cause: error,
+    });
+  }
+}

@@ -1,0 +1,72 @@
+// maxPool2x2 and maxPool2x2Backward (2×2 windows, stride 2, floor mode; the first maximum wins) and the MaxPool2x2 layer.
+
+import { ErrorCode, fail } from "../core/errors.js";
+import { requireGradShape, requireRank } from "../core/checks.js";
+import { checkShape, shapeText } from "../core/shape.js";
+import { allocateTensor, runKernel, runtimeOf, tensorAddress, type Tensor } from "../core/tensor.js";
+import { ParameterFreeLayer } from "./layer.js";
+
+/** [N, C, ⌊H/2⌋, ⌊W/2⌋] for x of shape [N, C, H, W], with H, W ≥ 2. */
+export function maxPool2x2OutputShape(xShape: readonly number[]): number[] {
+  return outputShape(xShape, "maxPool2x2OutputShape", "xShape");
+}
+
+/**
+ * y[n,c,i,j] = max of x[n,c,2i..2i+1,2j..2j+1] (torch.nn.functional.max_pool2d(x, 2)). An odd last row
+ * or column is dropped (floor mode). NaN in a window wins, as in PyTorch.
+ */
+export function maxPool2x2(x: Tensor): Tensor {
+  return poolForward(x, "maxPool2x2");
+}
+
+/**
+ * dL/dx: each dy[n,c,i,j] goes to its window's maximum in x (the first one on ties, as PyTorch); every
+ * other element of dx is 0. The argmax is recomputed from x, so x must be the forward input.
+ */
+export function maxPool2x2Backward(dy: Tensor, x: Tensor): Tensor {
+  return poolGradient(dy, x, "maxPool2x2Backward");
+}
+
+function outputShape(xShape: readonly number[], where: string, argument: string): number[] {
+  checkShape(xShape, where, argument);
+  if (xShape.length !== 4) fail(ErrorCode.RANK, where, argument, "a rank-4 shape [N, C, H, W]", shapeText(xShape));
+  const [n, c, h, w] = xShape as [number, number, number, number];
+  if (h < 2 || w < 2) {
+    fail(ErrorCode.KERNEL_TOO_LARGE, where, argument, "an input of at least 2×2 pixels (the pooling window)", `${h}×${w} ${shapeText(xShape)}`);
+  }
+  return [n, c, h >> 1, w >> 1];
+}
+
+function poolForward(x: Tensor, where: string): Tensor {
+  const runtime = runtimeOf(x, where, "x");
+  const xAddress = tensorAddress(x, runtime, where, "x");
+  requireRank(x, 4, "[N, C, H, W]", where, "x");
+  const shape = outputShape(x.shape, where, "x");
+  const [n, c, h, w] = x.shape as [number, number, number, number];
+  const y = allocateTensor(runtime, shape, where);
+  runKernel([y], () => runtime.kernels.maxPool2x2Forward(xAddress, y._address, n * c, h, w));
+  return y;
+}
+
+function poolGradient(dy: Tensor, x: Tensor, where: string): Tensor {
+  const runtime = runtimeOf(dy, where, "dy");
+  const dyAddress = tensorAddress(dy, runtime, where, "dy");
+  const xAddress = tensorAddress(x, runtime, where, "x");
+  requireRank(x, 4, "[N, C, H, W]", where, "x");
+  requireGradShape(dy, outputShape(x.shape, where, "x"), where);
+  const [n, c, h, w] = x.shape as [number, number, number, number];
+  const dx = allocateTensor(runtime, x.shape, where);
+  runKernel([dx], () => runtime.kernels.maxPool2x2Backward(xAddress, dyAddress, dx._address, n * c, h, w));
+  return dx;
+}
+
+/** The 2×2, stride-2 max-pooling layer (nn.MaxPool2d(2)): no parameters; keeps its input for backward. */
+export class MaxPool2x2 extends ParameterFreeLayer {
+  protected readonly kind = "MaxPool2x2";
+  protected compute(x: Tensor, where: string): Tensor {
+    return poolForward(x, where);
+  }
+  protected gradient(dy: Tensor, x: Tensor, where: string): Tensor {
+    return poolGradient(dy, x, where);
+  }
+}

@@ -1,0 +1,90 @@
+// Sequential: layers run in order; backward in reverse; parameters, zeroGrad and dispose over all of them.
+
+import { ErrorCode, describe, fail } from "../core/errors.js";
+import { keep, type Tensor } from "../core/tensor.js";
+import { LayerBase, inLayer, type Layer, type Parameter } from "./layer.js";
+
+const LAYER_METHODS = ["forward", "backward", "parameters", "zeroGrad", "dispose"] as const;
+
+/**
+ * A chain of layers (nn.Sequential). It owns the activations between its layers: each forward() frees
+ * the previous call's, so a training loop leaks nothing even without scope(). The input and the
+ * returned output belong to the caller; the input must stay alive until backward(). An error inside
+ * a layer names its index and the layer.
+ */
+export class Sequential extends LayerBase {
+  protected readonly kind = "Sequential";
+  readonly layers: readonly Layer[];
+  private activations: Tensor[] = [];
+
+  constructor(layers: readonly Layer[]) {
+    super();
+    const where = "Sequential";
+    if (!Array.isArray(layers) || layers.length === 0) fail(ErrorCode.INVALID_OPTION, where, "layers", "a non-empty array of layers", describe(layers));
+    layers.forEach((layer: unknown, i: number) => {
+      const missing = LAYER_METHODS.find((m) => typeof (layer as Record<string, unknown> | null)?.[m] !== "function");
+      if (missing) fail(ErrorCode.INVALID_OPTION, where, `layers[${i}]`, `a layer (with ${LAYER_METHODS.join(", ")})`, `${describe(layer)} without ${missing}()`);
+    });
+    this.layers = Object.freeze([...layers]);
+  }
+
+  forward(x: Tensor): Tensor {
+    this.freeActivations();
+    let current = x;
+    try {
+      this.layers.forEach((layer, i) => {
+        const next = inLayer("Sequential.forward", i, layer, () => layer.forward(current));
+        // A layer may hand its input straight back (an identity); then it is still on its way out.
+        if (current !== x && next !== current) this.activations.push(keep(current));
+        current = next;
+      });
+    } catch (error) {
+      if (current !== x) current.dispose();
+      this.freeActivations();
+      throw error;
+    }
+    return current;
+  }
+
+  /**
+   * Runs every layer's backward in reverse order, so each parameter's grad gains its dL/dθ, and returns
+   * dL/dx (null with { inputGrad: false }: the first layer then skips its dx). The gradients between
+   * layers are freed as soon as they are used; dy stays the caller's.
+   */
+  protected inputGradient(dy: Tensor, inputGrad: boolean): Tensor | null {
+    let grad: Tensor | null = dy;
+    for (let i = this.layers.length - 1; i >= 0; i--) {
+      const incoming: Tensor = grad!;
+      const layer = this.layers[i]!;
+      let outgoing: Tensor | null = null;
+      try {
+        outgoing = inLayer("Sequential.backward", i, layer, () => layer.backward(incoming, { inputGrad: i > 0 || inputGrad }));
+      } finally {
+        // Freed on success and on error alike, unless a layer handed it straight back.
+        if (incoming !== dy && outgoing !== incoming) incoming.dispose();
+      }
+      grad = outgoing;
+    }
+    return grad;
+  }
+
+  /** Every layer's parameters, named "<layer index>.<name>" as PyTorch does ("0.weight"). */
+  parameters(): Parameter[] {
+    return this.layers.flatMap((layer, i) => layer.parameters().map((p) => ({ ...p, name: `${i}.${p.name}` })));
+  }
+
+  zeroGrad(): void {
+    for (const layer of this.layers) layer.zeroGrad();
+  }
+
+  /** Frees the activations it holds and every layer's tensors. */
+  dispose(): void {
+    this.freeActivations();
+    for (const layer of this.layers) layer.dispose();
+  }
+
+  private freeActivations(): void {
+    for (const t of this.activations) t.dispose();
+    this.activations = [];
+  }
+}

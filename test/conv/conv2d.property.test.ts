@@ -1,0 +1,175 @@
+// Property test: out, dx, dw and db against the float64 reference on ≥ 2,000 random configurations per run.
+
+import { describe, it, expect, beforeAll } from "vitest";
+import fc from "fast-check";
+import { readFile } from "node:fs/promises";
+import { init, tensor, conv2d, conv2dBackward, scope, type Conv2dOptions, type Runtime } from "../../js/index.js";
+import { BUILDS, initBuild } from "../helpers/builds.js";
+import { referenceConv2d, firstMismatch, samePadding, type ReferenceConfig } from "../reference/conv2d.js";
+import { randomData, product } from "../helpers/setup.js";
+
+/** A configuration as the API takes it, plus the explicit pads the reference needs. */
+interface Case {
+  N: number; C: number; H: number; W: number; F: number; KH: number; KW: number;
+  strideH: number; strideW: number; dilationH: number; dilationW: number; groups: number;
+  pad: Conv2dOptions["pad"];
+  bias: boolean;
+  seed: number;
+}
+
+const divisors = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1).filter((d) => n % d === 0);
+
+const padArbitrary: fc.Arbitrary<Conv2dOptions["pad"]> = fc.oneof(
+  fc.integer({ min: 0, max: 3 }),
+  fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 })),
+  fc.record({
+    top: fc.integer({ min: 0, max: 3 }), bottom: fc.integer({ min: 0, max: 3 }),
+    left: fc.integer({ min: 0, max: 3 }), right: fc.integer({ min: 0, max: 3 }),
+  }),
+  fc.constant("same" as const),
+  fc.constant("valid" as const),
+);
+
+const caseArbitrary: fc.Arbitrary<Case> = fc
+  .record({
+    N: fc.integer({ min: 1, max: 3 }),
+    groupsSeed: fc.nat(),
+    Cg: fc.integer({ min: 1, max: 9 }),
+    Fg: fc.integer({ min: 1, max: 9 }),
+    H: fc.integer({ min: 1, max: 12 }), W: fc.integer({ min: 1, max: 12 }),
+    KH: fc.integer({ min: 1, max: 5 }), KW: fc.integer({ min: 1, max: 5 }),
+    strideH: fc.integer({ min: 1, max: 4 }), strideW: fc.integer({ min: 1, max: 4 }),
+    dilationH: fc.integer({ min: 1, max: 3 }), dilationW: fc.integer({ min: 1, max: 3 }),
+    pad: padArbitrary,
+    bias: fc.boolean(),
+    seed: fc.nat(),
+  })
+  .map(({ groupsSeed, Cg, Fg, ...rest }) => {
+    // groups divides both C and F, with C and F in 1–9: pick C and F from (Cg, Fg) and a common divisor.
+    const C = Cg, F = Fg;
+    const common = divisors(C).filter((d) => F % d === 0);
+    const groups = common[groupsSeed % common.length]!;
+    return { ...rest, C, F, groups };
+  })
+  .filter((c) => referencePads(c) !== null);
+
+function referencePads(c: Omit<Case, "pad"> & { pad: Case["pad"] }): ReferenceConfig | null {
+  let pads: [number, number, number, number];
+  const p = c.pad;
+  if (p === "same") pads = [...samePadding(c.H, c.strideH, c.KH, c.dilationH), ...samePadding(c.W, c.strideW, c.KW, c.dilationW)];
+  else if (p === "valid" || p === undefined) pads = [0, 0, 0, 0];
+  else if (typeof p === "number") pads = [p, p, p, p];
+  else if (Array.isArray(p)) pads = [p[0], p[0], p[1], p[1]];
+  else { const s = p as { top: number; bottom: number; left: number; right: number }; pads = [s.top, s.bottom, s.left, s.right]; }
+  const cfg: ReferenceConfig = {
+    N: c.N, C: c.C, H: c.H, W: c.W, F: c.F, KH: c.KH, KW: c.KW, strideH: c.strideH, strideW: c.strideW,
+    padTop: pads[0], padBottom: pads[1], padLeft: pads[2], padRight: pads[3],
+    dilationH: c.dilationH, dilationW: c.dilationW, groups: c.groups,
+  };
+  const fitsH = c.H + pads[0] + pads[1] >= c.dilationH * (c.KH - 1) + 1;
+  const fitsW = c.W + pads[2] + pads[3] >= c.dilationW * (c.KW - 1) + 1;
+  return fitsH && fitsW ? cfg : null;
+}
+
+/** Runs one case through the wasm kernels and the reference; returns the first disagreement, or null. */
+function check(runtime: Runtime, c: Case): string | null {
+  const ref = referencePads(c)!;
+  const xShape = [c.N, c.C, c.H, c.W];
+  const wShape = [c.F, c.C / c.groups, c.KH, c.KW];
+  const xData = randomData(c.seed, product(xShape));
+  const wData = randomData(c.seed + 1, product(wShape));
+  const bData = c.bias ? randomData(c.seed + 2, c.F) : null;
+  const options: Conv2dOptions = {
+    stride: [c.strideH, c.strideW], dilation: [c.dilationH, c.dilationW], groups: c.groups, pad: c.pad,
+  };
+  return scope(() => {
+    const x = tensor(xData, xShape, runtime);
+    const w = tensor(wData, wShape, runtime);
+    const b = bData ? tensor(bData, [c.F], runtime) : null;
+    const out = conv2d(x, w, b, options);
+    const dyData = randomData(c.seed + 3, out.size);
+    const expected = referenceConv2d(ref, xData, wData, bData, dyData);
+    const shapeOk = out.shape.join() === [c.N, c.F, expected.outHeight, expected.outWidth].join();
+    if (!shapeOk) return `output shape ${out.shape} ≠ reference ${[c.N, c.F, expected.outHeight, expected.outWidth]}`;
+    const dy = tensor(dyData, out.shape, runtime);
+    const { dx, dw, db } = conv2dBackward(dy, x, w, options);
+    for (const [name, actual, wanted] of [
+      ["out", out, expected.out], ["dx", dx!, expected.dx], ["dw", dw!, expected.dw], ["db", db!, expected.db],
+    ] as const) {
+      const problem = firstMismatch(actual.toFloat32Array(), wanted);
+      if (problem) return `${name}: ${problem}`;
+    }
+    return null;
+  });
+}
+
+function runProperty(runtime: Runtime, numRuns: number): void {
+  // fast-check draws a fresh seed each run and prints it (with the shrunk counterexample) on failure;
+  // FC_SEED=<seed> replays one.
+  const seed = process.env.FC_SEED ? Number(process.env.FC_SEED) : undefined;
+  fc.assert(
+    fc.property(caseArbitrary, (c) => {
+      const problem = check(runtime, c);
+      if (problem) throw new Error(`${problem} in ${JSON.stringify(c)}`);
+    }),
+    { numRuns, seed },
+  );
+}
+
+describe.each(BUILDS)("conv2d against the float64 reference (%s build)", (build) => {
+  let runtime: Runtime;
+  beforeAll(async () => {
+    runtime = await initBuild(build);
+    expect(runtime.simd).toBe(build);
+  });
+
+  it("agrees on out, dx, dw and db for 2,000 random configurations", () => {
+    runProperty(runtime, 2000);
+  });
+
+  it("exercises every kernel path: pointwise (1×1, stride 1, no pad), row panels, wrapped panels, stride 2", () => {
+    const base = { N: 2, C: 4, H: 5, W: 6, F: 6, strideH: 1, strideW: 1, dilationH: 1, dilationW: 1, bias: true, seed: 7 };
+    expect(check(runtime, { ...base, KH: 1, KW: 1, groups: 2, pad: 0 })).toBeNull();
+    expect(check(runtime, { ...base, KH: 1, KW: 1, groups: 1, pad: 1 })).toBeNull();
+    expect(check(runtime, { ...base, KH: 3, KW: 2, groups: 1, pad: "same" })).toBeNull();
+    // Rows of 20 outputs: whole 8-pixel panels inside one row (the fast gather) and panels that wrap.
+    expect(check(runtime, { ...base, H: 6, W: 22, KH: 3, KW: 3, pad: 0 , groups: 1 })).toBeNull();
+    expect(check(runtime, { ...base, H: 6, W: 44, KH: 3, KW: 3, pad: 1, strideW: 2, strideH: 2, groups: 2 })).toBeNull();
+    expect(check(runtime, { ...base, H: 6, W: 40, KH: 3, KW: 3, pad: 2, dilationW: 2, groups: 1 })).toBeNull();
+    // dx: the stride-1 sweep (padding within the kernel's span) and the scatter (wider padding, strides).
+    expect(check(runtime, { ...base, KH: 3, KW: 3, pad: { top: 3, bottom: 0, left: 1, right: 1 }, groups: 1 })).toBeNull();
+    // Depthwise (one input channel per group): stride 1 sweeps dx, stride 2 and wide padding scatter it.
+    const depthwise = { ...base, C: 4, F: 8, groups: 4, KH: 3, KW: 3, H: 9, W: 19 };
+    expect(check(runtime, { ...depthwise, pad: 1 })).toBeNull();
+    expect(check(runtime, { ...depthwise, pad: 1, strideH: 2, strideW: 2 })).toBeNull();
+    expect(check(runtime, { ...depthwise, pad: 3, strideW: 3, dilationH: 2 })).toBeNull();
+    expect(check(runtime, { ...depthwise, F: 4, pad: "same", dilationW: 2 })).toBeNull();
+  });
+
+  it("agrees on tiles of every edge size (filters and output pixels from 1 to 13)", () => {
+    // Output channels set the 4-filter panels (1–3 left over), output pixels the 8-pixel panels.
+    for (let F = 1; F <= 13; F++) {
+      for (let width = 1; width <= 13; width++) {
+        const c: Case = { N: 1, C: 3, H: 2, W: width, F, KH: 1, KW: 1, strideH: 1, strideW: 1, dilationH: 1, dilationW: 1,
+          groups: 1, pad: 0, bias: true, seed: F * 100 + width };
+        expect(check(runtime, c)).toBeNull();
+        expect(check(runtime, { ...c, KH: 2, pad: [1, 0] })).toBeNull();
+      }
+    }
+  });
+
+  it("handles larger layers (C = 16, F = 24, 20×20, stride 2, pad 'same'; 1,500 output pixels per image)", () => {
+    const c: Case = { N: 2, C: 16, H: 20, W: 20, F: 24, KH: 3, KW: 3, strideH: 2, strideW: 2, dilationH: 1, dilationW: 1,
+      groups: 1, pad: "same", bias: true, seed: 99 };
+    expect(check(runtime, c)).toBeNull();
+    // More output pixels than one dw reduction chunk.
+    expect(check(runtime, { ...c, N: 1, C: 3, F: 5, H: 30, W: 50, strideH: 1, strideW: 1, pad: 1 })).toBeNull();
+  });
+});
+
+describe("the debug build", () => {
+  it("agrees with the reference on 300 random configurations", async () => {
+    const debug = await init({ wasm: await readFile(new URL("../../build/conv2d-simd.debug.wasm", import.meta.url)) });
+    runProperty(debug, 300);
+  });
+});
