@@ -1,13 +1,14 @@
-// npm pack as a user meets it: the tarball installs offline into a fresh project, runs from Node (ESM and require) and through Vite in Chromium, under a strict CSP.
+// npm pack as a user meets it: packed from a clean checkout (prepack builds), installed offline into a fresh project, run from Node (ESM, require), type-checked with every TypeScript block of the README, and built by Vite for Chromium under a strict CSP.
 
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
-import { mkdtemp, mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { build } from "vite";
 import { serve } from "../../examples/serve.mjs";
 import { chromiumAvailable, launchChromium } from "../browser/chromium.js";
-import { ROOT, run } from "../runtimes/harness.ts";
+import { ROOT, binary, run } from "../runtimes/harness.ts";
 
 /** The known answer every consumer checks: a 2×2 kernel [[1, 0], [0, −1]] over 1…9 gives −4 everywhere. */
 const CONSUMER_CODE = `
@@ -15,9 +16,15 @@ const runtime = await init();
 const out = conv2d(tensor([1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 1, 3, 3]), tensor([1, 0, 0, -1], [1, 1, 2, 2]), null);
 const dx = conv2dBackward(tensor([1, 1, 1, 1], [1, 1, 2, 2]), tensor(new Float32Array(9), [1, 1, 3, 3]), tensor([1, 0, 0, -1], [1, 1, 2, 2])).dx;
 const result = { out: Array.from(out.toFloat32Array()), dx: Array.from(dx.toFloat32Array()), simd: runtime.simd };`;
-// Small integers: exact in either build, so the default init() ("fixed" today, "auto" once the relaxed
-// build exists) gives these bits whichever it picks.
+// Small integers: exact in either build, so the default init() gives these bits whichever it picks.
 const EXPECTED = { out: [-4, -4, -4, -4], dx: [1, 1, 0, 1, 0, -1, 0, -1, -1], simd: expect.stringMatching(/^(fixed|relaxed)$/) };
+
+/** The TypeScript blocks of a Markdown file, in order. */
+function typescriptBlocks(markdown: string): string[] {
+  return [...markdown.matchAll(/^```ts\n([\s\S]*?)^```/gm)].map((m) => m[1]!);
+}
+
+const tsc = (...args: string[]) => run(join(ROOT, "node_modules/.bin/tsc"), args);
 
 describe("the packed package", () => {
   let dir: string;
@@ -25,27 +32,57 @@ describe("the packed package", () => {
   let files: string[];
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "wasm-conv2d-pack-"));
-    app = join(dir, "app");
-    const packed = JSON.parse(await run("npm", ["pack", "--json", "--pack-destination", dir])) as { filename: string; files: { path: string }[] }[];
-    files = packed[0]!.files.map((f) => f.path);
+    // A clean checkout: the files git tracks (and new ones it would), with no dist/ or build/, so
+    // that npm pack's prepack has to build them — as it must for a fresh clone.
+    const checkout = join(dir, "checkout");
+    const listed = execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard", "-z"], { cwd: ROOT, encoding: "utf8" })
+      .split("\0").filter((f) => f && !f.startsWith("node_modules/"));
+    for (const file of listed) {
+      await mkdir(dirname(join(checkout, file)), { recursive: true });
+      await copyFile(join(ROOT, file), join(checkout, file)).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== "ENOENT") throw e; // a file deleted in the working tree but not yet in git
+      });
+    }
+    await symlink(join(ROOT, "node_modules"), join(checkout, "node_modules"), "dir");
+    const packed = JSON.parse(execFileSync("npm", ["pack", "--json", "--pack-destination", dir], {
+      cwd: checkout, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 300_000,
+    })) as { filename: string; files: { path: string }[] }[];
+    files = packed[0]!.files.map((f) => f.path).sort();
     // Offline: the tarball plus its one runtime dependency, packed from our own node_modules.
     const loader = JSON.parse(await run("npm", ["pack", "--json", "--pack-destination", dir, "./node_modules/@assemblyscript/loader"])) as { filename: string }[];
+    // A fresh project as the README sets one up: npm init -y, then type=module for top-level await.
+    app = join(dir, "app");
     await mkdir(app);
-    await writeFile(join(app, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
+    execFileSync("npm", ["init", "-y"], { cwd: app, stdio: "ignore" });
+    execFileSync("npm", ["pkg", "set", "type=module"], { cwd: app, stdio: "ignore" });
     await run("npm", ["install", "--offline", "--no-audit", "--no-fund", "--ignore-scripts", "--prefix", app,
       join(dir, packed[0]!.filename), join(dir, loader[0]!.filename)]);
-  }, 180_000);
+  }, 400_000);
   afterAll(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it("holds the built JS, its types and the wasm, and nothing else", () => {
-    expect(files).toContain("dist/index.js");
-    expect(files).toContain("dist/index.d.ts");
-    expect(files).toContain("build/conv2d-simd.wasm");
-    expect(files).toContain("package.json");
-    const unexpected = files.filter((f) => !/^(dist\/|build\/[^/]+\.wasm$|package\.json$|README\.md$|LICENSE)/.test(f));
-    expect(unexpected).toEqual([]);
+  it("is built by prepack in a clean checkout, and holds the built JS with its types and maps, the wasm, README, LICENSE — nothing else", async () => {
+    const sources = (await readdir(join(ROOT, "js"), { recursive: true })).filter((f) => f.endsWith(".ts")).map((f) => f.replace(/\.ts$/, ""));
+    const pkg = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as { files: string[] };
+    const expected = [
+      ...sources.flatMap((f) => [`dist/${f}.js`, `dist/${f}.d.ts`, `dist/${f}.js.map`]),
+      ...pkg.files.filter((f) => f.endsWith(".wasm")),
+      "LICENSE", "README.md", "package.json",
+    ].sort();
+    expect(files).toEqual(expected);
+    expect(pkg.files.filter((f) => f.endsWith(".wasm"))).toHaveLength(4);
+  });
+
+  it("has source maps that carry their sources (the .ts files are not shipped)", async () => {
+    const dist = join(app, "node_modules/wasm-conv2d/dist");
+    const maps = (await readdir(dist, { recursive: true })).filter((f) => f.endsWith(".js.map"));
+    expect(maps.length).toBeGreaterThan(10);
+    for (const map of maps) {
+      const { sources, sourcesContent } = JSON.parse(await readFile(join(dist, map), "utf8")) as { sources: string[]; sourcesContent?: string[] };
+      expect(sourcesContent?.length, map).toBe(sources.length);
+      for (const content of sourcesContent!) expect(content.length, map).toBeGreaterThan(100);
+    }
   });
 
   it("runs from Node as an ES module", async () => {
@@ -60,17 +97,108 @@ describe("the packed package", () => {
     expect(JSON.parse(stdout)).toEqual(EXPECTED);
   });
 
-  it("gives TypeScript its types through package.json exports", async () => {
-    await writeFile(join(app, "check.ts"), `import { init, tensor, conv2d, type Tensor, type Conv2dOptions } from "wasm-conv2d";
-const options: Conv2dOptions = { stride: 2, pad: "same" };
-export async function go(): Promise<Tensor> { await init(); return conv2d(tensor([1], [1, 1, 1, 1]), tensor([1], [1, 1, 1, 1]), null, options); }
-// @ts-expect-error a typo in an option name is a type error
-export const wrong: Conv2dOptions = { strides: 2 };`);
-    await writeFile(join(app, "tsconfig.json"), JSON.stringify({
-      compilerOptions: { strict: true, noEmit: true, module: "nodenext", moduleResolution: "nodenext", target: "es2022", lib: ["es2022", "dom", "esnext.disposable"], types: [] },
-      files: ["check.ts"],
-    }));
-    await run(join(ROOT, "node_modules/.bin/tsc"), ["-p", join(app, "tsconfig.json")]);
+  describe("with TypeScript (strict, module nodenext)", () => {
+    let blocks: string[];
+    beforeAll(async () => {
+      blocks = typescriptBlocks(await readFile(join(ROOT, "README.md"), "utf8"));
+      for (const [i, block] of blocks.entries()) await writeFile(join(app, `readme-${i + 1}.ts`), block);
+    });
+
+    it("compiles every TypeScript block of the README as it is, under the tsconfig that tsc --init writes", async () => {
+      expect(blocks.length).toBeGreaterThanOrEqual(2);
+      // tsc --init's own choices (TypeScript 5.9: target esnext, strict, exactOptionalPropertyTypes,
+      // verbatimModuleSyntax…), written into the fresh project as a user gets them.
+      const project = join(app, "init");
+      await mkdir(project, { recursive: true });
+      execFileSync(join(ROOT, "node_modules/.bin/tsc"), ["--init"], { cwd: project, stdio: "ignore" });
+      const config = join(project, "tsconfig.json");
+      const text = (await readFile(config, "utf8")).replace(/^\s*\/\/.*$/gm, "");
+      const options = JSON.parse(text.replace(/,(\s*[}\]])/g, "$1")) as { compilerOptions: Record<string, unknown> };
+      expect(options.compilerOptions.strict).toBe(true);
+      expect(options.compilerOptions.module).toBe("nodenext");
+      await writeFile(config, JSON.stringify({ ...options, compilerOptions: { ...options.compilerOptions, noEmit: true }, files: blocks.map((_, i) => `../readme-${i + 1}.ts`) }));
+      await tsc("-p", config);
+    });
+
+    it("compiles them with the oldest library an engine of Node 20's age needs (ES2022 + DOM, no esnext.disposable), our .d.ts checked too", async () => {
+      const plain = blocks.map((b, i) => ({ b, i })).filter(({ b }) => !/\busing\b/.test(b));
+      expect(plain.length).toBeGreaterThanOrEqual(1);
+      await writeFile(join(app, "tsconfig.es2022.json"), JSON.stringify({
+        compilerOptions: {
+          strict: true, noEmit: true, module: "nodenext", moduleResolution: "nodenext", target: "es2022", lib: ["es2022", "dom"], types: [], skipLibCheck: false,
+        },
+        files: plain.map(({ i }) => `readme-${i + 1}.ts`),
+      }));
+      await tsc("-p", join(app, "tsconfig.es2022.json"));
+    });
+
+    it("runs every README block compiled for ES2022 on Node 20 (where TypeScript lowers `using` too)", async () => {
+      await writeFile(join(app, "tsconfig.run.json"), JSON.stringify({
+        compilerOptions: {
+          strict: true, module: "nodenext", moduleResolution: "nodenext", target: "es2022", lib: ["es2022", "dom", "esnext.disposable"], types: [],
+          outDir: "out-run", skipLibCheck: true,
+        },
+        files: blocks.map((_, i) => `readme-${i + 1}.ts`),
+      }));
+      await tsc("-p", join(app, "tsconfig.run.json"));
+      for (const i of blocks.keys()) await run("node", [join(app, "out-run", `readme-${i + 1}.js`)]);
+    });
+
+    it("types each gradient from the selection, and the loss's grad from its option", async () => {
+      await writeFile(join(app, "narrowing.ts"), `import { init, tensor, conv2dBackward, linearBackward, softmaxCrossEntropy, Conv2d, type Tensor } from "wasm-conv2d";
+await init();
+const x = tensor(new Float32Array(16), [1, 1, 4, 4]), w = tensor(new Float32Array(4), [1, 1, 2, 2]);
+const dy = tensor(new Float32Array(9), [1, 1, 3, 3]);
+const all = conv2dBackward(dy, x, w);
+export const a: Tensor[] = [all.dx, all.dw, all.db];
+const some = conv2dBackward(dy, x, w, {}, { dx: false });
+export const b: null = some.dx;
+export const c: Tensor = some.dw;
+const flag: boolean = Math.random() > 2;
+const maybe = conv2dBackward(dy, x, w, {}, { dw: flag });
+// @ts-expect-error dw may be null when the selection is a plain boolean
+export const d: Tensor = maybe.dw;
+const lin = linearBackward(tensor([1], [1, 1]), tensor([1], [1, 1]), tensor([1], [1, 1]), { db: false });
+export const e: Tensor = lin.dx;
+export const f: null = lin.db;
+export const g: Tensor = softmaxCrossEntropy(tensor([1, 2], [1, 2]), [0]).grad;
+export const h: null = softmaxCrossEntropy(tensor([1, 2], [1, 2]), [0], { grad: false }).grad;
+const layer = new Conv2d({ inChannels: 1, outChannels: 1, kernelSize: 2 });
+layer.forward(x);
+export const i: Tensor = layer.backward(dy);
+export const j: Tensor | null = layer.backward(dy, { inputGrad: false });
+`);
+      await writeFile(join(app, "tsconfig.narrowing.json"), JSON.stringify({
+        compilerOptions: { strict: true, noEmit: true, module: "nodenext", moduleResolution: "nodenext", target: "es2022", lib: ["es2022", "dom"], types: [] },
+        files: ["narrowing.ts"],
+      }));
+      await tsc("-p", join(app, "tsconfig.narrowing.json"));
+    });
+  });
+
+  describe("`using` (explicit resource management) where the engine parses it", () => {
+    const script = `import { init, tensor, memoryUsage } from "wasm-conv2d";
+await init();
+{
+  using t = tensor([1, 2, 3], [3]);
+  if (memoryUsage().bytesInUse === 0) throw new Error("the tensor was not allocated");
+}
+console.log(memoryUsage().bytesInUse);`;
+    beforeAll(async () => {
+      await writeFile(join(app, "using.mjs"), script);
+    });
+
+    it("is a SyntaxError in plain JavaScript on Node 20 (the README says so)", async () => {
+      const failed = await run("node", [join(app, "using.mjs")]).then(() => "ran", (e: Error) => e.message);
+      if (Number(process.versions.node.split(".")[0]) < 24) expect(failed).toMatch(/SyntaxError/);
+    });
+
+    for (const name of ["deno", "bun"] as const) {
+      it(`disposes the tensor at the end of the block in ${name}`, async () => {
+        const args = name === "deno" ? ["run", "--no-lock", "--allow-read", "--allow-env", join(app, "using.mjs")] : [join(app, "using.mjs")];
+        expect((await run(binary(name), args, { DENO_NO_UPDATE_CHECK: "1" })).trim()).toBe("0");
+      });
+    }
   });
 
   describe.runIf(chromiumAvailable())("built by Vite", () => {
