@@ -38,8 +38,11 @@ const INIT_KEYS = ["wasm", "simd", "threads"];
 const SHARED_MAXIMUM_PAGES = 65536;
 const SHARED_INITIAL_PAGES = 32;
 
+type InitRecord = { simd: string; threads: number | "auto"; wasm: WasmSource | undefined; runtime: Promise<Runtime> };
 /** The options of the latest init() (normalised) and the runtime they made, or are making. */
-let latest: { simd: string; threads: number | "auto"; wasm: WasmSource | undefined; runtime: Promise<Runtime> } | undefined;
+let latest: InitRecord | undefined;
+/** Those of the init() that made the default runtime now in use: what a failed init() falls back to. */
+let established: InitRecord | undefined;
 
 /**
  * The default runtime that tensor(), zeros() and the layers use. The first call loads the kernels.
@@ -60,13 +63,17 @@ export async function init(options?: InitOptions): Promise<Runtime> {
     if (same && !(existing?.pool?.isTerminated)) return current.runtime;
   }
   const runtime = makeRuntime(options, "init").then((made) => {
-    if (latest?.runtime === runtime) setDefaultRuntime(made);
+    if (latest?.runtime === runtime) {
+      setDefaultRuntime(made);
+      established = latest;
+    }
     return made;
   });
   latest = { ...wanted, runtime };
-  // A failed init() leaves nothing to return next time: the next call tries again.
+  // A failed init() leaves the default runtime as it was: init() returns that one again, or, if there
+  // is none yet, tries again.
   runtime.catch(() => {
-    if (latest?.runtime === runtime) latest = undefined;
+    if (latest?.runtime === runtime) latest = established;
   });
   return runtime;
 }

@@ -152,18 +152,21 @@ export function convFlops(g: ConvGeometry): number {
 }
 
 function checkDimensions(shape: readonly number[], where: string, argument: string): void {
-  shape.forEach((d, i) => {
+  // A loop, not forEach: forEach skips the holes of a sparse array ([2, , 6, 6]), which must fail too.
+  for (let i = 0; i < shape.length; i++) {
+    const d: unknown = shape[i];
     if (typeof d !== "number" || !Number.isInteger(d) || d < 1) {
       fail(ErrorCode.DIMENSION, where, `${argument}[${i}]`, "a positive integer", describe(d));
     }
-  });
+  }
 }
 
 function pair(
   value: unknown, fallback: number, code: typeof ErrorCode.STRIDE | typeof ErrorCode.DILATION, where: string, argument: string,
 ): [number, number] {
   if (value === undefined) return [fallback, fallback];
-  const values = Array.isArray(value) ? value : [value, value];
+  // Array.from turns holes into undefined, which every() then sees ([, 1] must fail).
+  const values = Array.isArray(value) ? Array.from(value as unknown[]) : [value, value];
   if (values.length !== 2 || !values.every((v) => typeof v === "number" && Number.isInteger(v) && v >= 1 && v <= MAX_STEP)) {
     fail(code, where, argument, "a positive integer (at most 2^28) or [height, width] of them", describe(value));
   }

@@ -5,7 +5,7 @@ import { booleanOption, checkOptionsObject, integerOption, positiveInteger } fro
 import { Random } from "../core/random.js";
 import { runtimeArgument, type Runtime } from "../core/runtime.js";
 import { sizeOf } from "../core/shape.js";
-import { Tensor, scope, tensor } from "../core/tensor.js";
+import { Tensor, scope, zeros } from "../core/tensor.js";
 import type { Conv2dGradients } from "./calls.js";
 import { conv2d, conv2dBackward } from "./conv2d.js";
 import { CONV_OPTION_KEYS, convGeometry, kernelSizeOption, outputShape, pickConvOptions, type Conv2dOptions, type ConvGeometry } from "./geometry.js";
@@ -88,14 +88,20 @@ export function gradcheckConv2d(config: GradcheckConfig = {}): GradcheckResult {
   const hasBias = booleanOption(c.bias, true, where, "config.bias");
 
   return scope(() => {
+    // The tensors first: a configuration too large for wasm memory is ERR_OUT_OF_MEMORY before its
+    // data is drawn in JS (gigabytes, or a RangeError past the longest typed array).
+    const x = zeros(xShape, runtime);
+    const w = zeros(wShape, runtime);
+    const b = hasBias ? zeros([geometry.outChannels], runtime) : null;
+    const dy = zeros(outputShape(geometry), runtime);
     const xData = random.uniformArray(sizeOf(xShape), -1, 1);
     const wData = random.uniformArray(sizeOf(wShape), -1, 1);
     const bData = random.uniformArray(geometry.outChannels, -1, 1);
     const dyData = random.uniformArray(sizeOf(outputShape(geometry)), -1, 1);
-    const x = tensor(xData, xShape, runtime);
-    const w = tensor(wData, wShape, runtime);
-    const b = hasBias ? tensor(bData, [geometry.outChannels], runtime) : null;
-    const dy = tensor(dyData, outputShape(geometry), runtime);
+    x.write(xData);
+    w.write(wData);
+    b?.write(bData);
+    dy.write(dyData);
     const analytic: unknown = backward(dy, x, w, options);
     if (analytic === null || typeof analytic !== "object") {
       fail(ErrorCode.INVALID_OPTION, where, "config.backward", "a function returning { dx, dw, db }", `one returning ${describe(analytic)}`);

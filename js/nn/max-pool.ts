@@ -34,7 +34,8 @@ function outputShape(xShape: readonly number[], where: string, argument: string)
   if (h < 2 || w < 2) {
     fail(ErrorCode.KERNEL_TOO_LARGE, where, argument, "an input of at least 2×2 pixels (the pooling window)", `${h}×${w} ${shapeText(xShape)}`);
   }
-  return [n, c, h >> 1, w >> 1];
+  // Math.floor, not >> 1: a shape's dimensions may pass 2^31, where a shift wraps (2^53 >> 1 is 0).
+  return [n, c, Math.floor(h / 2), Math.floor(w / 2)];
 }
 
 function poolForward(x: Tensor, where: string): Tensor {

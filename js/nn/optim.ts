@@ -131,7 +131,8 @@ export class Adam extends Optimizer {
     const opts = checkOptionsObject(options, ["lr", "betas", "eps", "weightDecay"], where, "options");
     super(parameters, opts.lr, 1e-3, where);
     const betas: unknown = opts.betas ?? [0.9, 0.999];
-    if (!Array.isArray(betas) || betas.length !== 2 || !betas.every((b) => typeof b === "number" && b >= 0 && b < 1)) {
+    // Array.from: every() skips holes, and [, 0.5] must fail.
+    if (!Array.isArray(betas) || betas.length !== 2 || !Array.from(betas as unknown[]).every((b) => typeof b === "number" && b >= 0 && b < 1)) {
       fail(ErrorCode.INVALID_OPTION, where, "options.betas", "[β₁, β₂], each a number in [0, 1)", describe(betas));
     }
     this.betas = [betas[0], betas[1]];
@@ -175,7 +176,8 @@ function checkParameters(parameters: unknown, where: string): Runtime {
   const first = (parameters[0] as Parameter | undefined)?.value;
   if (!(first instanceof Tensor)) fail(ErrorCode.NOT_A_TENSOR, where, "parameters[0].value", "a Tensor", describe(first));
   const runtime = first.runtime;
-  parameters.forEach((p: unknown, i: number) => {
+  // Array.from: forEach skips holes, and a sparse list must fail here, not in step().
+  Array.from(parameters as unknown[]).forEach((p: unknown, i: number) => {
     if (p === null || typeof p !== "object") fail(ErrorCode.INVALID_OPTION, where, `parameters[${i}]`, "{ value, grad }", describe(p));
     const { value, grad } = p as Parameter;
     tensorAddress(value, runtime, where, `parameters[${i}].value`);

@@ -21,7 +21,8 @@ export class Sequential extends LayerBase {
     super();
     const where = "Sequential";
     if (!Array.isArray(layers) || layers.length === 0) fail(ErrorCode.INVALID_OPTION, where, "layers", "a non-empty array of layers", describe(layers));
-    layers.forEach((layer: unknown, i: number) => {
+    // Array.from: forEach skips holes, and [relu, , pool] must fail here, not in forward().
+    Array.from(layers as unknown[]).forEach((layer: unknown, i: number) => {
       const missing = LAYER_METHODS.find((m) => typeof (layer as Record<string, unknown> | null)?.[m] !== "function");
       if (missing) fail(ErrorCode.INVALID_OPTION, where, `layers[${i}]`, `a layer (with ${LAYER_METHODS.join(", ")})`, `${describe(layer)} without ${missing}()`);
     });
@@ -35,11 +36,12 @@ export class Sequential extends LayerBase {
       this.layers.forEach((layer, i) => {
         const next = inLayer("Sequential.forward", i, layer, () => layer.forward(current));
         // A layer may hand its input straight back (an identity); then it is still on its way out.
-        if (current !== x && next !== current) this.activations.push(keep(current));
+        if (!Object.is(current, x) && next !== current) this.activations.push(keep(current));
         current = next;
       });
     } catch (error) {
-      if (current !== x) current.dispose();
+      // Object.is: an x of NaN is still the caller's (NaN !== NaN), not an activation to free.
+      if (!Object.is(current, x)) current.dispose();
       this.freeActivations();
       throw error;
     }
@@ -61,7 +63,7 @@ export class Sequential extends LayerBase {
         outgoing = inLayer("Sequential.backward", i, layer, () => layer.backward(incoming, { inputGrad: i > 0 || inputGrad }));
       } finally {
         // Freed on success and on error alike, unless a layer handed it straight back.
-        if (incoming !== dy && outgoing !== incoming) incoming.dispose();
+        if (!Object.is(incoming, dy) && outgoing !== incoming) incoming.dispose();
       }
       grad = outgoing;
     }

@@ -29,9 +29,9 @@ export abstract class WeightedLayer extends LayerBase {
     const biasBound = 1 / Math.sqrt(fanIn);
     const size = sizeOf(weightShape);
     const tensors = buildOrFree((made) => ({
-      weight: ownedTensor(runtime, weightShape, random.uniformArray(size, -weightBound, weightBound), made, where),
+      weight: ownedTensor(runtime, weightShape, () => random.uniformArray(size, -weightBound, weightBound), made, where),
       weightGrad: ownedTensor(runtime, weightShape, null, made, where),
-      bias: withBias ? ownedTensor(runtime, [outputs], random.uniformArray(outputs, -biasBound, biasBound), made, where) : null,
+      bias: withBias ? ownedTensor(runtime, [outputs], () => random.uniformArray(outputs, -biasBound, biasBound), made, where) : null,
       biasGrad: withBias ? ownedTensor(runtime, [outputs], null, made, where) : null,
     }));
     this.weight = tensors.weight;
@@ -87,13 +87,17 @@ export abstract class WeightedLayer extends LayerBase {
 }
 
 /**
- * @internal A tensor owned by a layer or optimiser (not tracked by scope()), holding data or zeros.
- * It joins `made`, so a constructor that fails halfway can free what it had made.
+ * @internal A tensor owned by a layer or optimiser (not tracked by scope()), holding data() or zeros.
+ * It joins `made`, so a constructor that fails halfway can free what it had made. The data is made
+ * only once the tensor exists: a shape too large for wasm memory fails as ERR_OUT_OF_MEMORY before
+ * gigabytes of initial values are drawn in JS (or a RangeError from a typed array too long).
  */
-export function ownedTensor(runtime: Runtime, shape: readonly number[], data: Float32Array | null, made: Tensor[], where: string): Tensor {
+export function ownedTensor(
+  runtime: Runtime, shape: readonly number[], data: (() => Float32Array) | null, made: Tensor[], where: string,
+): Tensor {
   const t = allocateTensor(runtime, shape, where, false);
   made.push(t);
-  return t.write(data ?? new Float32Array(t.size));
+  return t.write(data ? data() : new Float32Array(t.size));
 }
 
 /** @internal Runs build(made); if it throws, disposes everything it had made first. */
