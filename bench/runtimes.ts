@@ -9,9 +9,9 @@ import { Miniflare } from "miniflare";
 import { serve } from "../examples/serve.mjs";
 import { bundle } from "../examples/bundle.mjs";
 import { CHROMIUM_PATH, chromiumAvailable, launchChromium } from "../test/browser/chromium.ts";
-import { barChartSvg } from "./bar-chart.ts";
-import { DIRECTIONS, type TimingOptions, type TimingReport } from "./portable-timing.ts";
-import { LAYERS } from "./layers.ts";
+import { barChartSvg } from "./lib/bar-chart.ts";
+import { DIRECTIONS, type TimingOptions, type TimingReport } from "./lib/portable-timing.ts";
+import { LAYERS } from "./lib/layers.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const RUNTIMES = ["node", "deno", "bun", "chromium", "workerd"] as const;
@@ -74,7 +74,7 @@ async function inChromium(dir: string, timingBundle: string): Promise<TimingRepo
 }
 
 async function inWorkerd(dir: string): Promise<TimingReport> {
-  const script = await bundle({ entry: join(ROOT, "bench/runtime-worker.ts"), outfile: join(dir, "worker.js") });
+  const script = await bundle({ entry: join(ROOT, "bench/lib/runtime-worker.ts"), outfile: join(dir, "worker.js") });
   const worker = new Miniflare({
     modulesRoot: dir,
     modules: [
@@ -102,7 +102,7 @@ async function main(): Promise<void> {
   const reports: TimingReport[] = [];
   try {
     const timingBundle = await bundle({ entry: join(ROOT, "bench/portable-timing.ts"), outfile: join(dir, "portable-timing.mjs") });
-    const cli = join(ROOT, "bench/runtime-cli.mjs");
+    const cli = join(ROOT, "bench/lib/runtime-cli.mjs");
     const json = JSON.stringify(timing);
     const runners: Record<RuntimeId, () => Promise<TimingReport>> = {
       node: () => spawnReport(process.execPath, [cli, timingBundle, json], "TIMING-REPORT "),

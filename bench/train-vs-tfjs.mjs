@@ -10,7 +10,7 @@ import { init } from "wasm-conv2d";
 import { splitDigits } from "../examples/mnist/data.mjs";
 import { loadDigitsNode } from "../examples/mnist/load-node.mjs";
 import { DEFAULTS, train } from "../examples/mnist/lenet.mjs";
-import { trainTfjs } from "./tfjs-lenet.mjs";
+import { trainTfjs } from "./lib/tfjs-lenet.mjs";
 
 const { values } = parseArgs({ options: { epochs: { type: "string" }, train: { type: "string" }, only: { type: "string" } } });
 const options = { epochs: Number(values.epochs ?? 1), trainSize: Number(values.train ?? 1600) };

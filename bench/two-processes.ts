@@ -18,8 +18,8 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import v8 from "node:v8";
 import type { Tensor } from "../dist/index.js";
-import { LAYERS, inputShape, layerOptions, outputSize, weightShape } from "./layers.ts";
-import { median } from "./portable-timing.ts";
+import { LAYERS, inputShape, layerOptions, outputSize, weightShape } from "./lib/layers.ts";
+import { median } from "./lib/portable-timing.ts";
 
 /** `-- --layers L5 --directions forward,dw` narrows the run; by default L2–L6, forward, dx and dw. */
 const listArg = (name: string, all: readonly string[]): string[] => {

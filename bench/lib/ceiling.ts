@@ -18,7 +18,7 @@ export async function measureCeiling(maxTime: number): Promise<{ fixed: number; 
 }
 
 async function ceilingOf(file: string, maxTime: number): Promise<number> {
-  const bytes = await readFile(new URL(`../build/${file}`, import.meta.url));
+  const bytes = await readFile(new URL(`../../build/${file}`, import.meta.url));
   const { instance } = await WebAssembly.instantiate(bytes, { env: { abort() {} } });
   const { ceiling, ceilingFlops } = instance.exports as { ceiling(steps: number, buffer: number): number; ceilingFlops(steps: number): number };
   const timing = await measure(file, () => ceiling(STEPS, 1024), { maxTime, minSamples: 10, slowMs: Infinity, slowSamples: 0 });

@@ -1,6 +1,6 @@
 // The benchmark layer suite (N, C, H=W, F, K, stride, pad, and dilation/groups where set): one list for every bench.
 
-import type { Conv2dOptions } from "../js/index.js";
+import type { Conv2dOptions } from "../../js/index.js";
 
 export interface BenchLayer {
   /** Short name used in tables and charts. */

@@ -1,6 +1,6 @@
 // Times the quick layers in whatever runtime runs it (performance.now, warm-up, median of samples): forward, dx, dw, db and a full step.
 
-import type * as Api from "../dist/index.js";
+import type * as Api from "../../dist/index.js";
 import { LAYERS, inputShape, weightShape, layerOptions, layerFlops, outputSize, type BenchLayer } from "./layers.ts";
 import { runtimeName } from "./runtime-name.ts";
 

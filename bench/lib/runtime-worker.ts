@@ -1,6 +1,6 @@
 // The portable timing as a Cloudflare Worker (workerd): the .wasm arrives as a compiled module import.
 
-import * as api from "../dist/index.js";
+import * as api from "../../dist/index.js";
 // The module arrives compiled, through the package's "./wasm/*" export (bench/runtimes.ts lists it under that name).
 import wasm from "wasm-conv2d/wasm/conv2d-simd.wasm";
 import { timeLayers, type TimingOptions } from "./portable-timing.ts";

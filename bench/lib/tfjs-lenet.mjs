@@ -1,8 +1,8 @@
 // The same LeNet in TensorFlow.js (cpu backend), trained on the same batches: the peer of examples/mnist/lenet.mjs.
 
 import * as tf from "@tensorflow/tfjs";
-import { CLASSES, IMAGE_SIZE, PIXELS, epochBatches } from "../examples/mnist/data.mjs";
-import { DEFAULTS } from "../examples/mnist/lenet.mjs";
+import { CLASSES, IMAGE_SIZE, PIXELS, epochBatches } from "../../examples/mnist/data.mjs";
+import { DEFAULTS } from "../../examples/mnist/lenet.mjs";
 
 /**
  * tfjs's wasm backend cannot train this network (it has no Conv2DBackpropFilter), so the cpu backend.

@@ -1,6 +1,6 @@
 // Peer adapter: the common baseline, a direct nested-loop convolution in plain JavaScript over Float32Arrays.
 
-import { layerOptions, type BenchLayer } from "../layers.js";
+import { layerOptions, type BenchLayer } from "../lib/layers.js";
 import type { LayerData, Peer, PreparedLayer } from "./peer.js";
 
 interface Geometry {

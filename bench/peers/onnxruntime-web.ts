@@ -2,7 +2,7 @@
 
 import * as ort from "onnxruntime-web";
 import onnxProto from "onnx-proto";
-import { layerOptions, type BenchLayer } from "../layers.js";
+import { layerOptions, type BenchLayer } from "../lib/layers.js";
 import type { LayerData, Peer, PreparedLayer } from "./peer.js";
 
 const { onnx } = onnxProto;

@@ -1,6 +1,6 @@
 // The interface every benchmarked implementation (ours and the peers) provides, and the shared layer data.
 
-import type { BenchLayer } from "../layers.js";
+import type { BenchLayer } from "../lib/layers.js";
 
 export const DIRECTIONS = ["forward", "dx", "dw", "db", "step"] as const;
 export type Direction = (typeof DIRECTIONS)[number];

@@ -4,7 +4,7 @@ import * as tf from "@tensorflow/tfjs";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
-import { layerFlops, type BenchLayer } from "../layers.js";
+import { layerFlops, type BenchLayer } from "../lib/layers.js";
 import type { Direction, LayerData, Peer, PreparedLayer } from "./peer.js";
 
 const require = createRequire(import.meta.url);

@@ -2,7 +2,7 @@
 
 // The built package (dist/), as users run it: its thread pool starts dist/worker.js beside it.
 import { init, tensor, conv2d, conv2dBackward, conv2dAsync, conv2dBackwardAsync, scope, type Runtime, type Tensor } from "../../dist/index.js";
-import { layerOptions, inputShape, weightShape, type BenchLayer } from "../layers.js";
+import { layerOptions, inputShape, weightShape, type BenchLayer } from "../lib/layers.js";
 import type { LayerData, Peer, PreparedLayer } from "./peer.js";
 
 export function wasmConv2dPeer(build: "fixed" | "relaxed", version: string, threads = 1, api: "sync" | "async" = "sync"): Peer {

@@ -1,10 +1,10 @@
 // The example page: loads the package from /dist, runs the gradient checks and the quick benchmark, shows a table and a chart.
 
 import * as api from "../../dist/index.js";
-import { barChartSvg } from "../../bench/bar-chart.ts";
-import { DIRECTIONS, timeLayers, type TimingRow } from "../../bench/portable-timing.ts";
-import { LAYERS } from "../../bench/layers.ts";
-import { runtimeName } from "../../bench/runtime-name.ts";
+import { barChartSvg } from "../../bench/lib/bar-chart.ts";
+import { DIRECTIONS, timeLayers, type TimingRow } from "../../bench/lib/portable-timing.ts";
+import { LAYERS } from "../../bench/lib/layers.ts";
+import { runtimeName } from "../../bench/lib/runtime-name.ts";
 
 const GRADCHECKS: [string, api.GradcheckConfig][] = [
   ["stride 1, pad 1", { pad: 1 }],

@@ -7,8 +7,8 @@ import { serve } from "../../examples/serve.mjs";
 import { buildExamplePage } from "../../examples/browser/build.mjs";
 import { chromiumAvailable, launchChromium } from "./chromium.js";
 import { ROOT } from "../runtimes/harness.ts";
-import { LAYERS } from "../../bench/layers.ts";
-import { DIRECTIONS } from "../../bench/portable-timing.ts";
+import { LAYERS } from "../../bench/lib/layers.ts";
+import { DIRECTIONS } from "../../bench/lib/portable-timing.ts";
 import type { PageResults } from "../../examples/browser/app.ts";
 
 /** Not committed (.gitignore): look at it to see what a visitor sees. */

@@ -5,7 +5,7 @@ import type * as Api from "../../dist/index.js";
 import { referenceConv2d, firstMismatch } from "../reference/conv2d.ts";
 import { randomCases, referenceConfig, caseOptions, randomData, type PortableCase } from "./cases.ts";
 import { resultsHash } from "./hash.ts";
-import { runtimeName } from "../../bench/runtime-name.ts";
+import { runtimeName } from "../../bench/lib/runtime-name.ts";
 
 export type ConvApi = typeof Api;
 
