@@ -9,8 +9,8 @@ import {
 import type { Conv2dOptions } from "./geometry.js";
 import { runCalls } from "./schedule.js";
 
-// The arguments are checked and the outputs allocated synchronously, so bad input still throws at
-// the call; only the computation is awaited. Inputs and outputs are pinned while it runs: a dispose()
+// The arguments are checked and the outputs allocated before anything runs, so bad input rejects
+// the returned Promise at once; only the computation is awaited. Inputs and outputs are pinned while it runs: a dispose()
 // meanwhile takes effect when the call ends, so no worker ever writes into memory given to another
 // tensor. With one thread (the default, and wherever threads are missing) the work runs on the
 // calling thread and the Promise simply resolves; with threads, the calling thread stays free.

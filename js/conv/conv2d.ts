@@ -26,7 +26,7 @@ export function conv2dBackward<const S extends GradientSelection = {}>(
   const checked = checkBackward(runtime, dy, x, w, options, where);
   const gradients = allocateGradients(runtime, checked.geometry, x, w, checkGradientSelection(which, where), where);
   try {
-    for (const call of backwardCalls(checked, gradientTargets(gradients), false)) runSynchronously(runtime, call, where);
+    runSynchronously(runtime, backwardCalls(checked, gradientTargets(gradients), false), where);
   } catch (error) {
     disposeGradients(gradients);
     throw error;
@@ -40,6 +40,6 @@ export function forwardConv2d(x: unknown, w: unknown, b: unknown, options: Conv2
   const checked = checkForward(runtime, x, w, b, options, where);
   // The output first: when it cannot exist, that is the error worth reporting, not the scratch.
   const out = allocateOutput(runtime, checked.geometry, where);
-  runKernel([out], () => runSynchronously(runtime, forwardCall(checked, out), where));
+  runKernel([out], () => runSynchronously(runtime, [forwardCall(checked, out)], where));
   return out;
 }

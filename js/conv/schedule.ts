@@ -35,26 +35,45 @@ export function planBytes(runtime: Runtime, call: DirectionCall): { prepared: nu
  */
 const preparedScratch = new WeakMap<Runtime, number>();
 
+/** One direction as it will run: its call, whether it takes the workers, and the bytes it needs. */
+interface Planned {
+  call: DirectionCall;
+  shared: boolean;
+  prepared: number;
+  work: number;
+  /** Bytes of its block: the prepared block and a work block per thread taking part. */
+  bytes: number;
+}
+
 /**
- * Synchronously, in the runtime's reusable scratch block (the allocator grows it if needed; an
- * impossible size throws ERR_OUT_OF_MEMORY, naming `where`, before anything is written). With a pool
- * that is free, a call worth it runs on this thread and the workers together; otherwise on this
- * thread alone.
+ * Synchronously, in the runtime's reusable scratch block, each call in turn (a backward pass: db, dw,
+ * dx). The block is grown to what the largest of them needs before any runs, so a call that cannot
+ * have its memory throws ERR_OUT_OF_MEMORY (naming `where`) before a single gradient is written or
+ * accumulated. With a pool that is free, a call worth it runs on this thread and the workers
+ * together; otherwise on this thread alone.
  */
-export function runSynchronously(runtime: Runtime, call: DirectionCall, where: string): void {
+export function runSynchronously(runtime: Runtime, calls: readonly DirectionCall[], where: string): void {
   const pool = runtime.pool;
-  const shared = !!pool && pool.canRunHere && worthThreads(call);
-  // Work blocks: one per worker, then this thread's. Every worker has its own even when it is not
-  // asked to help: one that wakes late for an earlier phase joins whatever phase is running.
-  const blocks = shared ? pool!.size + 1 : 1;
-  const { prepared, work } = planBytes(runtime, call);
-  const block = runtime.allocator.scratch(prepared + work * blocks, where);
+  const planned = calls.map((call): Planned => {
+    const shared = !!pool && pool.canRunHere && worthThreads(call);
+    // Work blocks: one per worker, then this thread's. Every worker has its own even when it is not
+    // asked to help: one that wakes late for an earlier phase joins whatever phase is running.
+    const { prepared, work } = planBytes(runtime, call);
+    return { call, shared, prepared, work, bytes: prepared + work * (shared ? pool!.size + 1 : 1) };
+  });
+  runtime.allocator.scratch(Math.max(...planned.map((p) => p.bytes)), where);
+  for (const p of planned) runPlanned(runtime, p, where);
+}
+
+function runPlanned(runtime: Runtime, { call, shared, prepared, work, bytes }: Planned, where: string): void {
+  const pool = runtime.pool;
+  const block = runtime.allocator.scratch(bytes, where);
   const kernels = runtime.kernels;
   const reusable = block === preparedScratch.get(runtime) ? 1 : 0;
   preparedScratch.delete(runtime);
   const phases = kernels.conv2dPrepare(call.direction, writeGeometry(runtime, call.geometry), call.w, call.bias, block, reusable);
   preparedScratch.set(runtime, block);
-  const mine = block + prepared + work * (blocks - 1);
+  const mine = block + bytes - work;
   const accumulate = call.accumulate ? 1 : 0;
   for (let phase = 0; phase < phases; phase++) {
     const run = (t0: number, t1: number) => kernels.conv2dRun(phase, block, call.a, call.b, call.out, accumulate, mine, t0, t1);
@@ -87,31 +106,36 @@ function phaseJob(call: DirectionCall, phase: number, block: number, prepared: n
 }
 
 /**
- * The async path: each call in turn, in the pool's queue, on the workers alone. A call's prepared block
- * and one work block per worker are its own allocation (not the reusable scratch, which synchronous
- * calls may be using meanwhile), freed when it ends or fails. Without a pool the calls simply run here.
+ * The async path: each call in turn, in the pool's queue, on the workers alone. The calls share one
+ * block of their own (not the reusable scratch, which synchronous calls may be using meanwhile), as
+ * large as the largest needs, allocated before any runs and freed when the last ends or one fails; a
+ * call too small for the workers runs on the calling thread in the queue's order, with the scratch
+ * grown beforehand too. Without a pool the calls simply run here.
  */
-export async function runCalls(runtime: Runtime, calls: DirectionCall[], where: string): Promise<void> {
+export async function runCalls(runtime: Runtime, calls: readonly DirectionCall[], where: string): Promise<void> {
   const pool = runtime.pool;
   if (!pool || pool.isTerminated) {
-    for (const call of calls) runSynchronously(runtime, call, where);
+    runSynchronously(runtime, calls, where);
     return;
   }
-  for (const call of calls) {
-    if (!worthThreads(call)) {
-      await pool.enqueue(() => runSynchronously(runtime, call, where));
-      continue;
-    }
-    const { prepared, work } = planBytes(runtime, call);
-    const block = runtime.allocator.allocate(prepared + work * pool.size, where);
-    try {
+  const planned = calls.map((call) => ({ call, threaded: worthThreads(call), ...planBytes(runtime, call) }));
+  const threaded = planned.filter((p) => p.threaded);
+  const here = planned.filter((p) => !p.threaded);
+  if (here.length > 0) runtime.allocator.scratch(Math.max(...here.map((p) => p.prepared + p.work)), where);
+  const block = threaded.length > 0 ? runtime.allocator.allocate(Math.max(...threaded.map((p) => p.prepared + p.work * pool.size)), where) : 0;
+  try {
+    for (const { call, threaded: onWorkers, prepared, work } of planned) {
+      if (!onWorkers) {
+        await pool.enqueue(() => runSynchronously(runtime, [call], where));
+        continue;
+      }
       const kernels = runtime.kernels;
       const phases = kernels.conv2dPrepare(call.direction, writeGeometry(runtime, call.geometry), call.w, call.bias, block, 0);
       for (let phase = 0; phase < phases; phase++) {
         await pool.run(phaseJob(call, phase, block, prepared, work, kernels.conv2dTasks(block, phase)), where);
       }
-    } finally {
-      runtime.allocator.free(block);
     }
+  } finally {
+    if (block) runtime.allocator.free(block);
   }
 }

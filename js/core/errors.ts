@@ -1,6 +1,6 @@
 // ConvError, the one error type the API throws, and the catalogue of its codes.
 
-/** Every code a ConvError can carry; stable across versions (documented in the README). */
+/** Every code a ConvError can carry; stable across versions (docs/errors.md lists them). */
 export const ErrorCode = {
   /** An op or tensor() was called before init(). */
   NOT_INITIALIZED: "ERR_NOT_INITIALIZED",

@@ -96,7 +96,7 @@ export class Conv2d extends WeightedLayer {
   protected inputGradient(dy: Tensor, inputGrad: boolean, where: string): Tensor | null {
     const { checked, dx } = this.prepareBackward(dy, inputGrad, where);
     try {
-      for (const call of backwardCalls(checked, this.targets(dx), true)) runSynchronously(this.runtime, call, where);
+      runSynchronously(this.runtime, backwardCalls(checked, this.targets(dx), true), where);
     } catch (error) {
       dx?.dispose();
       throw error;
