@@ -1,7 +1,7 @@
 // Conv2d layer: initialisation, forward against the reference, backward accumulation, zeroGrad, parameters.
 
 import { describe, it, expect, beforeAll } from "vitest";
-import { init, tensor, scope, Conv2d, ConvError, ErrorCode, type Runtime } from "../../js/index.js";
+import { init, createRuntime, tensor, scope, conv2dBackward, Conv2d, ConvError, ErrorCode, type Runtime } from "../../js/index.js";
 import { referenceConv2d, firstMismatch } from "../reference/conv2d.js";
 import { randomData } from "../helpers/setup.js";
 
@@ -80,5 +80,32 @@ describe("Conv2d", () => {
     const fresh = new Conv2d({ inChannels: 1, outChannels: 1, kernelSize: 1, runtime });
     expect(code(() => fresh.backward(tensor([1], [1, 1, 1, 1], runtime)))).toBe(ErrorCode.INVALID_OPTION);
     fresh.dispose();
+  });
+
+  it("a backward that cannot have its memory fails before it adds anything into weightGrad and biasGrad", async () => {
+    // A runtime of its own, whose scratch block refuses to grow past what dw and db need: dx (a
+    // stride-2 scatter into band buffers) needs more. The memory for every direction is reserved
+    // before the first runs, so the failure must come before db and dw are accumulated.
+    const own = await createRuntime({ simd: "fixed" });
+    const layer = new Conv2d({ inChannels: 8, outChannels: 8, kernelSize: 3, stride: 2, pad: 1, seed: 4, runtime: own });
+    const x = tensor(randomData(40, 2 * 8 * 20 * 20), [2, 8, 20, 20], own);
+    const y = layer.forward(x);
+    const dy = tensor(randomData(41, y.size), y.shape, own);
+    conv2dBackward(dy, x, layer.weight, layer.options, { dx: false });
+    const limit = own.memoryUsage().scratchBytes; // what dw and db need
+    layer.backward(dy); // a first, full step: the grads are not zero
+    expect(own.memoryUsage().scratchBytes).toBeGreaterThan(limit); // dx does need more
+    const weightGrad = layer.weightGrad.toFloat32Array(), biasGrad = layer.biasGrad!.toFloat32Array();
+    const allocator = (own as unknown as { allocator: { scratch(bytes: number, where: string): number } }).allocator;
+    const scratch = allocator.scratch.bind(allocator);
+    allocator.scratch = (bytes, where) => {
+      if (bytes > limit) throw new ConvError(ErrorCode.OUT_OF_MEMORY, `${where}: memory: refused by the test`);
+      return scratch(bytes, where);
+    };
+    const before = own.memoryUsage().bytesInUse;
+    expect(() => layer.backward(dy)).toThrowError(/refused by the test/);
+    expect(layer.weightGrad.toFloat32Array()).toEqual(weightGrad);
+    expect(layer.biasGrad!.toFloat32Array()).toEqual(biasGrad);
+    expect(own.memoryUsage().bytesInUse).toBe(before);
   });
 });
