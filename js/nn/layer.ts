@@ -68,16 +68,23 @@ export abstract class LayerBase implements Layer {
 }
 
 /**
- * A layer without parameters that keeps its forward input for backward (ReLU, MaxPool2x2): it computes
- * y = f(x) and dx = f'(x)·dy from two functions of its subclass.
+ * A layer without parameters that keeps its forward input for backward (ReLU, MaxPool2x2): y = f(x)
+ * by `compute`, dL/dx from dy and that x by `gradient`; `where` names the layer in their errors.
  */
 export abstract class ParameterFreeLayer extends LayerBase {
+  protected readonly kind: string;
+  private readonly compute: (x: Tensor, where: string) => Tensor;
+  private readonly gradient: (dy: Tensor, x: Tensor, where: string) => Tensor;
   private input: Tensor | null = null;
 
-  /** y = f(x); `where` names the layer in errors. */
-  protected abstract compute(x: Tensor, where: string): Tensor;
-  /** dL/dx from dy and the forward input x. */
-  protected abstract gradient(dy: Tensor, x: Tensor, where: string): Tensor;
+  protected constructor(
+    kind: string, compute: (x: Tensor, where: string) => Tensor, gradient: (dy: Tensor, x: Tensor, where: string) => Tensor,
+  ) {
+    super();
+    this.kind = kind;
+    this.compute = compute;
+    this.gradient = gradient;
+  }
 
   /** y = f(x); keeps x (not a copy) for backward(): do not dispose it before then. */
   forward(x: Tensor): Tensor {

@@ -63,11 +63,7 @@ function poolGradient(dy: Tensor, x: Tensor, where: string): Tensor {
 
 /** The 2×2, stride-2 max-pooling layer (nn.MaxPool2d(2)): no parameters; keeps its input for backward. */
 export class MaxPool2x2 extends ParameterFreeLayer {
-  protected readonly kind = "MaxPool2x2";
-  protected compute(x: Tensor, where: string): Tensor {
-    return poolForward(x, where);
-  }
-  protected gradient(dy: Tensor, x: Tensor, where: string): Tensor {
-    return poolGradient(dy, x, where);
+  constructor() {
+    super("MaxPool2x2", poolForward, poolGradient);
   }
 }

@@ -34,11 +34,7 @@ function reluGradient(dy: Tensor, x: Tensor, where: string): Tensor {
 
 /** The ReLU layer: no parameters; keeps its input (not a copy) for backward. */
 export class ReLU extends ParameterFreeLayer {
-  protected readonly kind = "ReLU";
-  protected compute(x: Tensor, where: string): Tensor {
-    return reluForward(x, where);
-  }
-  protected gradient(dy: Tensor, x: Tensor, where: string): Tensor {
-    return reluGradient(dy, x, where);
+  constructor() {
+    super("ReLU", reluForward, reluGradient);
   }
 }
