@@ -136,7 +136,7 @@ describe.each(BUILDS)("conv2d against the float64 reference (%s build)", (build)
     expect(check(runtime, { ...base, H: 6, W: 22, KH: 3, KW: 3, pad: 0 , groups: 1 })).toBeNull();
     expect(check(runtime, { ...base, H: 6, W: 44, KH: 3, KW: 3, pad: 1, strideW: 2, strideH: 2, groups: 2 })).toBeNull();
     expect(check(runtime, { ...base, H: 6, W: 40, KH: 3, KW: 3, pad: 2, dilationW: 2, groups: 1 })).toBeNull();
-    // dx: the stride-1 sweep (padding within the kernel's span) and the scatter (wider padding, strides).
+    // dx: the stride-1 full correlation (padding within the kernel's span) and the scatter (wider padding, strides).
     expect(check(runtime, { ...base, KH: 3, KW: 3, pad: { top: 3, bottom: 0, left: 1, right: 1 }, groups: 1 })).toBeNull();
     // Depthwise (one input channel per group): stride 1 sweeps dx, stride 2 and wide padding scatter it.
     const depthwise = { ...base, C: 4, F: 8, groups: 4, KH: 3, KW: 3, H: 9, W: 19 };

@@ -213,4 +213,20 @@ describe("bad input", () => {
     expectConvError(() => conv2dBackward(dy, x, w, { ...options, pad: 30000 }), ErrorCode.GRAD_SHAPE, "dy");
     expect(memoryUsage(runtime).wasmMemoryBytes).toBeLessThan(2 ** 30);
   });
+
+  it("out-of-memory errors name the function that needed the memory", () => {
+    expect(expectConvError(() => zeros([2048, 1024, 1024], runtime), ErrorCode.OUT_OF_MEMORY, "shape").message).toMatch(/^zeros: shape: /);
+    expect(expectConvError(() => conv2d(x, w, b, { ...options, pad: 5000 }), ErrorCode.OUT_OF_MEMORY, "shape").message).toMatch(/^conv2d: shape: /);
+    const layer = new Conv2d({ inChannels: 4, outChannels: 6, kernelSize: 3, groups: 2, pad: 5000, runtime });
+    expect(expectConvError(() => layer.forward(x), ErrorCode.OUT_OF_MEMORY, "shape").message).toMatch(/^Conv2d\.forward: shape: /);
+    layer.dispose();
+  });
+
+  it("a weight with the wrong channels, where x looks NHWC, says so", () => {
+    const nhwc = tensor(new Float32Array(2 * 6 * 6 * 4), [2, 6, 6, 4]);
+    const plain = tensor(new Float32Array(6 * 4 * 3 * 3), [6, 4, 3, 3]);
+    const channels = expectConvError(() => conv2d(nhwc, plain, b), ErrorCode.CHANNELS, "w");
+    expect(channels.message).toMatch(/last axis is 4: is it NHWC\? conv2d takes NCHW/);
+    for (const t of [nhwc, plain]) t.dispose();
+  });
 });

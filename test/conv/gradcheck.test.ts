@@ -3,7 +3,7 @@
 import { describe, it, expect, beforeAll } from "vitest";
 import { BUILDS, initBuild } from "../helpers/builds.js";
 import {
-  conv2dBackward, gradcheckConv2d, relError, GRADCHECK_TOLERANCE, tensor,
+  conv2dBackward, gradcheckConv2d, relError, GRADCHECK_TOLERANCE, tensor, ConvError, ErrorCode,
   type Conv2dOptions, type Tensor,
 } from "../../js/index.js";
 
@@ -84,6 +84,19 @@ describe.each(BUILDS)("gradcheckConv2d (%s build)", (build) => {
       expect(result.passed).toBe(false);
     });
   }
+
+  it("rejects a config's groups that do not divide its channels with a groups error naming them", () => {
+    let error: unknown;
+    try {
+      gradcheckConv2d({ groups: 2 });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConvError);
+    expect((error as ConvError).code).toBe(ErrorCode.GROUPS);
+    expect((error as ConvError).argument).toBe("config.groups");
+    expect((error as ConvError).message).toMatch(/config\.inChannels = 3 and config\.outChannels = 4/);
+  });
 
   it("relError is cs231n's elementwise maximum", () => {
     expect(relError([1, 2], [1, 2])).toBe(0);

@@ -78,7 +78,7 @@ describe.each(BUILDS)("non-finite values (%s build)", (build: Build) => {
     expect(actual.out.some((v) => v === Infinity || v === -Infinity)).toBe(true); // the interior
   });
 
-  it("stride 1, 3×3 and 1×1: an Infinity in w gives dx the reference's pattern (the check before the padded sweep)", () => {
+  it("stride 1, 3×3 and 1×1: an Infinity in w gives dx the reference's pattern (the check before the full correlation)", () => {
     for (const K of [3, 1]) {
       const scfg: ReferenceConfig = {
         N: 1, C: 8, H: 6, W: 7, F: 4, KH: K, KW: K, strideH: 1, strideW: 1,
@@ -99,7 +99,7 @@ describe.each(BUILDS)("non-finite values (%s build)", (build: Build) => {
     }
   });
 
-  it("depthwise: an Infinity in w or x gives the reference's pattern (the padded-sweep shortcut is not taken)", () => {
+  it("depthwise: an Infinity in w or x gives the reference's pattern (the full correlation is not taken)", () => {
     const dcfg: ReferenceConfig = { ...cfg, C: 4, F: 8, groups: 4, strideH: 1, strideW: 1, dilationH: 2, dilationW: 1 };
     const dOptions = { pad: 1, dilation: [2, 1] as [number, number], groups: 4 };
     const xData = randomData(50, 2 * 4 * 9 * 11);

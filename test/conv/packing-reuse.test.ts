@@ -6,7 +6,7 @@ import type { Runtime, Tensor } from "../../dist/index.js";
 import { referenceConv2d, firstMismatch, type ReferenceConfig } from "../reference/conv2d.ts";
 import { randomData } from "../helpers/setup.ts";
 
-// Forward (GEMM), dx by the stride-1 sweep and by the strided scatter, a pointwise layer: the paths
+// Forward (GEMM), dx by the stride-1 full correlation and by the strided scatter, a pointwise layer: the paths
 // that pack weights. Every result is held to the float64 reference and, bit for bit, to the same call
 // in a runtime made just for it (whose block cannot hold an earlier packing).
 const LAYERS = [
@@ -84,5 +84,35 @@ describe.each([1, 2])("reusing a packing, %i thread(s)", (threads) => {
       w.dispose();
     }
     for (const t of [x, b, dy]) t.dispose();
+  });
+
+  it("keeps a packing only in the block that made it: the block the scratch moved to is packed anew, whatever it holds", async () => {
+    if (threads > 1) return; // the block's history is the same on a pool; one runtime shows it
+    const own = await api.createRuntime({ simd: "fixed" });
+    const l = LAYERS[0]!;
+    const options = { stride: l.stride, pad: l.pad };
+    const x = api.tensor(randomData(70, 2 * l.C * l.H * l.H), [2, l.C, l.H, l.H], own);
+    const w = api.tensor(randomData(71, l.F * l.C * 9), [l.F, l.C, 3, 3], own);
+    const b = api.tensor(randomData(72, l.F), [l.F], own);
+    const first = api.conv2d(x, w, b, options).toFloat32Array();
+    // The runtime's internals, on purpose: the scratch block, and the memory under it.
+    const internals = own as unknown as {
+      allocator: { scratchAddress: number; scratchSize: number; scratch(bytes: number, where: string): number };
+      kernels: { memory: WebAssembly.Memory };
+    };
+    const { allocator } = internals;
+    const [from, size] = [allocator.scratchAddress, allocator.scratchSize];
+    const after = api.zeros([1024], own); // allocated past the block, so it cannot grow in place
+    const held = new Uint8Array(internals.kernels.memory.buffer, from, size).slice();
+    const to = allocator.scratch(2 * size, "test");
+    expect(to).not.toBe(from);
+    // The new block holds what the old one did, a finished packing of these weights with its copy of
+    // w and b, except that the packing itself is zeroed: it starts after plan.ts's DATA_OFFSET (320)
+    // and the copy (w and b, rounded to 64 bytes).
+    held.fill(0, 320 + Math.ceil(((w.size + l.F) * 4) / 64) * 64);
+    new Uint8Array(internals.kernels.memory.buffer, to, size).set(held);
+    const again = api.conv2d(x, w, b, options);
+    expect(again.toFloat32Array()).toEqual(first);
+    for (const t of [x, w, b, after, again]) t.dispose();
   });
 });

@@ -178,6 +178,25 @@ describe("bad input to the training layers", () => {
     c.dispose();
   });
 
+  it("a layer given an input it was not built for names itself, what it was built for and what came", () => {
+    const conv = new Conv2d({ inChannels: 1, outChannels: 8, kernelSize: 5, runtime });
+    const three = tensor(new Float32Array(2 * 3 * 8 * 8), [2, 3, 8, 8]);
+    const e = expectConvError(() => conv.forward(three), ErrorCode.CHANNELS, "x");
+    expect(e.message).toBe("Conv2d.forward: x: expected [N, 1, H, W] (this Conv2d(1 → 8, 5×5) was built for inChannels = 1), received shape [2, 3, 8, 8]");
+    const nhwc = tensor(new Float32Array(2 * 8 * 8 * 1), [2, 8, 8, 1]);
+    expect(expectConvError(() => conv.forward(nhwc), ErrorCode.CHANNELS, "x").message).toMatch(/its last axis is 1: is x NHWC\? Conv2d takes NCHW/);
+    expect(expectConvError(() => conv.forward(x2), ErrorCode.RANK, "x").message).toMatch(/^Conv2d\.forward: x: expected \[N, 1, H, W\]/);
+    const dense = new Linear({ inFeatures: 4 * 5 * 5, outFeatures: 3, runtime });
+    const unflattened = tensor(new Float32Array(2 * 4 * 5 * 5), [2, 4, 5, 5]);
+    expect(expectConvError(() => dense.forward(unflattened), ErrorCode.RANK, "x").message).toMatch(/Linear\(100 → 3\).*add a Flatten before it/);
+    const model = new Sequential([new ReLU(), conv]);
+    const inModel = expectConvError(() => model.forward(three), ErrorCode.CHANNELS, "x");
+    expect(inModel.message).toMatch(/^Sequential\.forward: layers\[1\], a Conv2d\(1 → 8, 5×5\): Conv2d\.forward: x: expected/);
+    for (const t of [three, nhwc, unflattened]) t.dispose();
+    dense.dispose();
+    model.dispose();
+  });
+
   it("tensors from another runtime", async () => {
     const other = await createRuntime();
     const foreign = tensor(randomData(9, 5 * 6), [5, 6], other);

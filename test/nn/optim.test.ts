@@ -102,9 +102,21 @@ describe("optimisers against the update rule", () => {
     expect(sgd.lr).toBe(0.25);
     sgd.step();
     expect(Array.from(layer.weight.toFloat32Array(), (v, i) => v - weights[i]!).every((d) => Math.abs(d + 0.25) < 1e-6)).toBe(true);
+    // Every gradient non-zero before each zeroGrad, the last parameter's (the bias) included.
+    const fill = () => {
+      layer.weightGrad.write(new Float32Array(12).fill(1));
+      layer.biasGrad!.write(new Float32Array(3).fill(2));
+    };
+    fill();
     sgd.zeroGrad();
     expect(layer.weightGrad.toFloat32Array().every((v) => v === 0)).toBe(true);
     expect(layer.biasGrad!.toFloat32Array().every((v) => v === 0)).toBe(true);
+    const adam = new Adam(layer.parameters());
+    fill();
+    adam.zeroGrad();
+    expect(layer.weightGrad.toFloat32Array().every((v) => v === 0)).toBe(true);
+    expect(layer.biasGrad!.toFloat32Array().every((v) => v === 0)).toBe(true);
+    adam.dispose();
     sgd.dispose();
     layer.dispose();
     expect(memoryUsage(runtime).bytesInUse).toBe(before);

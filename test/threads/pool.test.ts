@@ -39,7 +39,7 @@ function expectSameBits(got: Uint32Array[], expected: Uint32Array[], where: stri
 
 /** Configurations big enough to go to the workers (each direction over 2 MFLOP), one per kernel path. */
 const CASES: { name: string; x: number[]; w: number[]; options: Conv2dOptions }[] = [
-  { name: "3×3 pad 1 (forward GEMM, dx sweep)", x: [2, 16, 24, 24], w: [24, 16, 3, 3], options: { pad: 1 } },
+  { name: "3×3 pad 1 (forward GEMM, dx by the full correlation)", x: [2, 16, 24, 24], w: [24, 16, 3, 3], options: { pad: 1 } },
   { name: "stride 2 (dx scatter in bands, two phases)", x: [1, 12, 40, 40], w: [20, 12, 3, 3], options: { pad: 1, stride: 2 } },
   { name: "groups 2, dilation 2, asymmetric pad", x: [2, 8, 30, 26], w: [16, 4, 3, 3], options: { pad: { top: 2, bottom: 1, left: 2, right: 2 }, dilation: 2, groups: 2 } },
   { name: "depthwise", x: [2, 32, 40, 40], w: [32, 1, 3, 3], options: { pad: 1, groups: 32 } },
@@ -202,7 +202,7 @@ describe("the pool", () => {
     for (const useAsync of [false, true]) {
       directions.length = 0;
       expect(await dbOnly(runtime, useAsync)).toEqual(expected);
-      expect(directions).toEqual([3]); // Direction.BIAS, on the pool
+      expect(directions).toEqual([3]); // Direction.DB, on the pool
     }
   });
 
@@ -251,7 +251,7 @@ describe("the pool", () => {
         const g = useAsync ? await api.conv2dBackwardAsync(dy, x, w, {}, which) : api.conv2dBackward(dy, x, w, {}, which);
         const where = `F = ${F}, ${useAsync ? "async" : "sync"}`;
         expect(Array.from(g.db!.toFloat32Array()), where).toEqual(Array.from(expected));
-        // Direction.BIAS, on the pool, as one phase of F / 4 tasks (db tasks are runs of 4 filters).
+        // Direction.DB, on the pool, as one phase of F / 4 tasks (db tasks are runs of 4 filters).
         expect(seen, where).toEqual([{ via: useAsync ? "run" : "runHere", direction: 3, tasks: F / 4, unfinished: 0 }]);
         for (const t of [dy, x, w, g.db!]) t.dispose();
       }
