@@ -2,7 +2,7 @@
 
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { execFileSync } from "node:child_process";
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, symlink, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { build } from "vite";
@@ -28,13 +28,14 @@ const tsc = (...args: string[]) => run(join(ROOT, "node_modules/.bin/tsc"), args
 
 describe("the packed package", () => {
   let dir: string;
+  let checkout: string;
   let app: string;
   let files: string[];
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "wasm-conv2d-pack-"));
     // A clean checkout: the files git tracks (and new ones it would), with no dist/ or build/, so
     // that npm pack's prepack has to build them — as it must for a fresh clone.
-    const checkout = join(dir, "checkout");
+    checkout = join(dir, "checkout");
     const listed = execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard", "-z"], { cwd: ROOT, encoding: "utf8" })
       .split("\0").filter((f) => f && !f.startsWith("node_modules/"));
     for (const file of listed) {
@@ -73,6 +74,21 @@ describe("the packed package", () => {
     expect(files).toEqual(expected);
     expect(pkg.files.filter((f) => f.endsWith(".wasm"))).toHaveLength(4);
   });
+
+  it("builds only what is out of date: nothing after the pack's build, then only what a changed source feeds", async () => {
+    // The build logs each step it runs to stderr ("built dist/ (2.9 s)").
+    const stepsRun = () => [...execFileSync("sh", ["-c", "node tools/build.mjs 2>&1 >/dev/null"], { cwd: checkout, encoding: "utf8" })
+      .matchAll(/^built (\S+)/gm)].map((m) => m[1]);
+    const started = Date.now();
+    expect(stepsRun()).toEqual([]);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    // Touched now: later than the outputs the pack built, earlier than those the next build makes.
+    await utimes(join(checkout, "js/index.ts"), new Date(), new Date());
+    expect(stepsRun()).toEqual(["dist/", "build/train-worker.js"]);
+    await utimes(join(checkout, "assembly/floats.ts"), new Date(), new Date());
+    expect(stepsRun()).toEqual(["build/conv2d-simd.wasm", "build/conv2d-relaxed.wasm", "build/conv2d-simd.debug.wasm",
+      "build/conv2d-simd-threads.wasm", "build/conv2d-relaxed-threads.wasm"]);
+  }, 120_000);
 
   it("has source maps that carry their sources (the .ts files are not shipped)", async () => {
     const dist = join(app, "node_modules/wasm-conv2d/dist");
