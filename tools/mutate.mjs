@@ -1,0 +1,132 @@
+// The mutation pass: puts one small, plausible bug at a time into the code a change touched, runs the tests, and reports which bugs no test caught.
+
+// node tools/mutate.mjs [--only name,name] [--tests "test/core test/conv …"] [--list]
+// Each mutant is a (file, text, replacement) triple that must match exactly once. The tree is restored
+// and rebuilt after each one, also when the run is interrupted. Add mutants here for each kernel path
+// or scheduling rule a change touches, and quote the report in the closing note.
+
+import { execFileSync, spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+/** [name, file, text, replacement]. */
+export const MUTANTS = [
+  // assembly/conv2d/plan.ts: the one place a path is chosen.
+  ["plan: thin depthwise forward taken for any depthwise layer", "assembly/conv2d/plan.ts",
+    "if (direction == DIRECTION_FORWARD) return isThinDepthwise(g) ? FORWARD_DEPTHWISE : FORWARD_GEMM;",
+    "if (direction == DIRECTION_FORWARD) return isDepthwise(g) ? FORWARD_DEPTHWISE : FORWARD_GEMM;"],
+  ["plan: no fallback from the full correlation for non-finite weights", "assembly/conv2d/plan.ts",
+    "if (path == DX_FULL) return DX_SCATTER;", "if (path == DX_FULL) return DX_FULL;"],
+  ["plan: a kept packing compared without the bias", "assembly/conv2d/plan.ts",
+    "return bias == 0 || copyBytes == weightBytes || bytesEqual(copy + weightBytes, bias, copyBytes - weightBytes);", "return true;"],
+  ["plan: the scatter's second phase dropped", "assembly/conv2d/plan.ts", "    h.phases = 2;\n", "    h.phases = 1;\n"],
+  // assembly/conv2d/dx_full.ts: when the full correlation applies and its padding.
+  // (Without the top-pad condition the result is still right: a negative top pad of the full
+  // correlation only skips dy rows. A left pad is where it matters.)
+  ["dx_full: applies with a left pad wider than the kernel", "assembly/conv2d/dx_full.ts",
+    "&& g.padLeft <= spanW && g.padRight <= spanW", "&& g.padRight <= spanW"],
+  ["dx_full: bottom pad from the top one", "assembly/conv2d/dx_full.ts", "t.padBottom = spanH - g.padBottom;", "t.padBottom = spanH - g.padTop;"],
+  // assembly/conv2d/dx_scatter.ts: the reduce over bands.
+  ["dx_scatter: the first band copied, later ones copied over it", "assembly/conv2d/dx_scatter.ts",
+    "if (initialised) addFloats(dst, src, W);", "if (false) addFloats(dst, src, W);"],
+  ["dx_scatter: a dx row no band reaches left unwritten", "assembly/conv2d/dx_scatter.ts", "if (!initialised) zeroFloats(dst, W);", ""],
+  // assembly/floats.ts and the gathers that use it.
+  ["floats: copy drops the scalar tail", "assembly/floats.ts",
+    "for (; i < count; i++) store<f32>(dst + (<usize>i << 2), load<f32>(src + (<usize>i << 2)));", ""],
+  ["floats: add drops the scalar tail", "assembly/floats.ts", "    store<f32>(dst + o, load<f32>(dst + o) + load<f32>(src + o));\n", ""],
+  ["floats: zero drops the scalar tail", "assembly/floats.ts", "for (; i < count; i++) store<f32>(dst + (<usize>i << 2), 0);", ""],
+  // (Zeroing the lanes past count is not observable: their results are never stored. It keeps the
+  // reads inside the rows; a read past the end of memory would trap.)
+  ["gather: the columns' second vector read from the first", "assembly/conv2d/gather.ts",
+    "      v128.store(panel, v128.load(from, 16), 16);\n      from += rowBytes;", "      v128.store(panel, v128.load(from), 16);\n      from += rowBytes;"],
+  ["padded: one float of each row not copied", "assembly/conv2d/padded.ts", "copyFloats(target, src, W);", "copyFloats(target, src, W - 1);"],
+  // assembly/conv2d/depthwise.ts: its dx paths.
+  ["depthwise: every weight taken as finite", "assembly/conv2d/depthwise.ts", "if (v - v != 0) finite = false;", ""],
+  ["depthwise: the full correlation's filters not rotated", "assembly/conv2d/depthwise.ts",
+    "const v = load<f32>(w + (<usize>(j * taps + taps - 1 - k) << 2));", "const v = load<f32>(w + (<usize>(j * taps + k) << 2));"],
+  // assembly/conv2d/dw.ts and db.ts: chunks and tasks.
+  ["dw: pointwise reads x without the chunk offset", "assembly/conv2d/dw.ts",
+    "xg + ((<usize>k0 * <usize>P + <usize>p0) << 2)", "xg + ((<usize>k0 * <usize>P) << 2)"],
+  ["db: the last task's filters dropped", "assembly/conv2d/db.ts",
+    "const fEnd = min(g.outChannels, t1 * BIAS_CHUNK);", "const fEnd = min(g.outChannels - 1, t1 * BIAS_CHUNK);"],
+  // js/threads: the phase layout and the waits.
+  ["control: a phase field written one slot off", "js/threads/control.ts",
+    "for (let i = 0; i < PHASE_FIELDS.length; i++) control[OPERANDS + i] = fields[PHASE_FIELDS[i]!];",
+    "for (let i = 0; i < PHASE_FIELDS.length; i++) control[OPERANDS + i] = fields[PHASE_FIELDS[Math.min(i + 1, PHASE_FIELDS.length - 1)]!];"],
+  ["worker: every worker uses worker 0's work block", "js/threads/worker.ts",
+    "p.workBase + setup.index * p.workStride", "p.workBase"],
+  ["pool: async phase counted done one task early", "js/threads/pool.ts",
+    "if (finished >= job.tasks || p.died) break;", "if (finished >= job.tasks - 1 || p.died) break;"],
+  ["pool: synchronous wait stops one task early", "js/threads/pool.ts",
+    "while (Atomics.load(c, FINISHED) < job.tasks) { /* spin */ }", "while (Atomics.load(c, FINISHED) < job.tasks - 1) { /* spin */ }"],
+  // js/conv/schedule.ts: the kept packing.
+  ["schedule: the scratch block always called reusable", "js/conv/schedule.ts",
+    "const reusable = block === preparedScratch.get(runtime) ? 1 : 0;", "const reusable = 1;"],
+  ["schedule: scratch reserved for the first direction only", "js/conv/schedule.ts",
+    "runtime.allocator.scratch(Math.max(...planned.map((p) => p.bytes)), where);", "runtime.allocator.scratch(planned[0]!.bytes, where);"],
+  ["schedule: the async block sized for the first call only", "js/conv/schedule.ts",
+    "Math.max(...threaded.map((p) => p.prepared + p.work * pool.size))", "threaded[0]!.prepared + threaded[0]!.work * pool.size"],
+  // js/nn: the layers' shared bases.
+  ["layer: a ParameterFreeLayer's gradient without inputGrad", "js/nn/layer.ts",
+    "return inputGrad ? this.gradient(dy, x, where) : null;", "return this.gradient(dy, x, where);"],
+  ["optim: zeroGrad leaves the last parameter's grad", "js/nn/optim.ts",
+    "for (const p of this.params) p.grad.write(new Float32Array(p.grad.size));",
+    "for (const p of this.params.slice(0, -1)) p.grad.write(new Float32Array(p.grad.size));"],
+  ["linear: db accumulated into dw's address", "js/nn/linear.ts",
+    "if (targets.db) k.linearDb(dy, targets.db, s.batch, s.outFeatures, flag);", "if (targets.db) k.linearDb(dy, targets.dw, s.batch, s.outFeatures, flag);"],
+];
+
+const DEFAULT_TESTS = "test/core test/conv test/threads test/nn test/api test/examples";
+
+const args = process.argv.slice(2);
+const option = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+if (args.includes("--list")) {
+  for (const [name, file] of MUTANTS) console.log(`${file}: ${name}`);
+  process.exit(0);
+}
+const only = option("--only")?.split(",");
+const tests = (option("--tests") ?? DEFAULT_TESTS).split(" ");
+const selected = MUTANTS.filter(([name]) => !only || only.some((o) => name.includes(o)));
+
+const build = () => execFileSync("node", ["tools/build.mjs"], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
+
+let restore = null;
+process.on("SIGINT", () => {
+  restore?.();
+  build();
+  process.exit(130);
+});
+
+const results = [];
+for (const [name, file, text, replacement] of selected) {
+  const path = join(ROOT, file);
+  const original = readFileSync(path, "utf8");
+  const at = original.indexOf(text);
+  if (at < 0 || original.indexOf(text, at + 1) >= 0) throw new Error(`${name}: the text must occur exactly once in ${file}`);
+  restore = () => writeFileSync(path, original);
+  writeFileSync(path, original.slice(0, at) + replacement + original.slice(at + text.length));
+  const started = Date.now();
+  let caught;
+  try {
+    build();
+    const run = spawnSync(join(ROOT, "node_modules/.bin/vitest"), ["run", ...tests], { cwd: ROOT, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+    // The first failing test, as vitest names it (its summary may go to stdout or stderr).
+    const failed = (`${run.stdout}\n${run.stderr}`.match(/^\s*FAIL\s+(\S+\.test\.ts > .*)$/m) ?? [])[1];
+    caught = run.status !== 0 ? (failed ?? "the run failed") : null;
+  } catch (error) {
+    caught = `the build failed (${String(error).split("\n")[0]})`;
+  } finally {
+    restore();
+    restore = null;
+  }
+  const seconds = ((Date.now() - started) / 1000).toFixed(0);
+  results.push({ name, file, caught });
+  console.log(`${caught ? "caught  " : "SURVIVED"} ${file}: ${name} (${seconds} s)${caught ? `\n         by ${caught}` : ""}`);
+}
+build();
+const survived = results.filter((r) => !r.caught);
+console.log(`\n${results.length - survived.length} of ${results.length} mutants caught${survived.length ? `; survived: ${survived.map((r) => r.name).join("; ")}` : ""}`);
+process.exit(survived.length ? 1 : 0);
