@@ -64,9 +64,10 @@ export const MUTANTS = [
     "while (Atomics.load(c, FINISHED) < job.tasks) { /* spin */ }", "while (Atomics.load(c, FINISHED) < job.tasks - 1) { /* spin */ }"],
   // js/conv/schedule.ts: the kept packing.
   ["schedule: the scratch block always called reusable", "js/conv/schedule.ts",
-    "const reusable = block === preparedScratch.get(runtime) ? 1 : 0;", "const reusable = 1;"],
+    "const reusable = runtime.allocator.scratchIntact ? 1 : 0;", "const reusable = 1;"],
+  ["memory: a scratch block handed out anew still called intact", "js/core/memory.ts", "    this.scratchIntact = false;\n", ""],
   ["schedule: scratch reserved for the first direction only", "js/conv/schedule.ts",
-    "runtime.allocator.scratch(Math.max(...planned.map((p) => p.bytes)), where);", "runtime.allocator.scratch(planned[0]!.bytes, where);"],
+    "runtime.allocator.scratch(most, where);", "runtime.allocator.scratch(planned[0]!.bytes, where);"],
   ["schedule: the async block sized for the first call only", "js/conv/schedule.ts",
     "Math.max(...threaded.map((p) => p.prepared + p.work * pool.size))", "threaded[0]!.prepared + threaded[0]!.work * pool.size"],
   // js/nn: the layers' shared bases.

@@ -28,12 +28,6 @@ export function planBytes(runtime: Runtime, call: DirectionCall): { prepared: nu
   return { prepared: align(view[0]!), work: align(view[1]!) };
 }
 
-/**
- * Per runtime, the scratch block's address when the last conv2dPrepare there finished (absent: none,
- * or it failed). Only runSynchronously uses the scratch block, so if it has not moved since, it holds
- * the last call's packing, which conv2dPrepare may keep.
- */
-const preparedScratch = new WeakMap<Runtime, number>();
 
 /** One direction as it will run: its call, whether it takes the workers, and the bytes it needs. */
 interface Planned {
@@ -53,26 +47,36 @@ interface Planned {
  * together; otherwise on this thread alone.
  */
 export function runSynchronously(runtime: Runtime, calls: readonly DirectionCall[], where: string): void {
-  const pool = runtime.pool;
-  const planned = calls.map((call): Planned => {
-    const shared = !!pool && pool.canRunHere && worthThreads(call);
-    // Work blocks: one per worker, then this thread's. Every worker has its own even when it is not
-    // asked to help: one that wakes late for an earlier phase joins whatever phase is running.
-    const { prepared, work } = planBytes(runtime, call);
-    return { call, shared, prepared, work, bytes: prepared + work * (shared ? pool!.size + 1 : 1) };
-  });
-  runtime.allocator.scratch(Math.max(...planned.map((p) => p.bytes)), where);
+  if (calls.length === 1) {
+    runPlanned(runtime, plan(runtime, calls[0]!), where);
+    return;
+  }
+  const planned = calls.map((call) => plan(runtime, call));
+  let most = 0;
+  for (const p of planned) most = Math.max(most, p.bytes);
+  runtime.allocator.scratch(most, where);
   for (const p of planned) runPlanned(runtime, p, where);
+}
+
+function plan(runtime: Runtime, call: DirectionCall): Planned {
+  const pool = runtime.pool;
+  const shared = !!pool && pool.canRunHere && worthThreads(call);
+  // Work blocks: one per worker, then this thread's. Every worker has its own even when it is not
+  // asked to help: one that wakes late for an earlier phase joins whatever phase is running.
+  const { prepared, work } = planBytes(runtime, call);
+  return { call, shared, prepared, work, bytes: prepared + work * (shared ? pool!.size + 1 : 1) };
 }
 
 function runPlanned(runtime: Runtime, { call, shared, prepared, work, bytes }: Planned, where: string): void {
   const pool = runtime.pool;
   const block = runtime.allocator.scratch(bytes, where);
   const kernels = runtime.kernels;
-  const reusable = block === preparedScratch.get(runtime) ? 1 : 0;
-  preparedScratch.delete(runtime);
+  // Only these calls use the scratch block: while the allocator has not moved it, it holds the last
+  // call's packing, which conv2dPrepare may keep (it compares the weights bit for bit).
+  const reusable = runtime.allocator.scratchIntact ? 1 : 0;
+  runtime.allocator.scratchIntact = false;
   const phases = kernels.conv2dPrepare(call.direction, writeGeometry(runtime, call.geometry), call.w, call.bias, block, reusable);
-  preparedScratch.set(runtime, block);
+  runtime.allocator.scratchIntact = true;
   const mine = block + bytes - work;
   const accumulate = call.accumulate ? 1 : 0;
   for (let phase = 0; phase < phases; phase++) {

@@ -77,15 +77,23 @@ export class Allocator {
   }
 
   /**
+   * Whether the scratch block holds what its one user (js/conv/schedule.ts) last left there: that user
+   * sets it once the block holds something worth keeping (a packing), and the allocator clears it
+   * whenever it hands out a block anew, so that nothing stale is ever taken for it.
+   */
+  scratchIntact = false;
+
+  /**
    * The kernels' working memory: one block, reused by every call, grown (never shrunk) to the largest
-   * request. Its contents do not survive from one call to the next.
+   * request. What it holds survives to the next call only while scratchIntact says so.
    */
   scratch(bytes: number, where: string): number {
     if (bytes <= this.scratchSize) return this.scratchAddress;
     const size = alignUp(bytes);
     if (size > MAX_MEMORY_BYTES) throw outOfMemory(bytes, where);
+    this.scratchIntact = false;
     // Release first so the new block may reuse the old one's place; if the new one does not fit the
-    // old block is gone, which is harmless: scratch holds nothing between calls.
+    // old block is gone, which is harmless: what it held is no longer taken as intact.
     if (this.scratchSize > 0) {
       this.release(this.scratchAddress, this.scratchSize);
       this.scratchAddress = 0;
