@@ -14,6 +14,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
 import { LAYERS, inputShape, layerOptions, weightShape } from "./lib/layers.ts";
+import { Random } from "../js/core/random.ts";
 
 v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
 v8.setFlagsFromString("--no-liftoff");
@@ -39,15 +40,7 @@ const here = (await import("../dist/index.js")) as Api;
 // The base may predate createRuntime(): init() made a new runtime per call then.
 const runtimeOf = (api: Api, options: Parameters<Api["init"]>[0]) => (api.createRuntime ? api.createRuntime(options) : api.init(options));
 
-const data = (n: number, seed: number) => {
-  const a = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = s / 2 ** 31 - 1;
-  }
-  return a;
-};
+const data = (n: number, seed: number) => new Random(seed).uniformArray(n, -1, 1);
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 const DIRECTIONS = ["forward", "dx", "dw", "db"] as const;
 
