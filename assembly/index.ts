@@ -13,7 +13,7 @@ export function usesRelaxedSimd(): bool {
   return ASC_FEATURE_RELAXED_SIMD;
 }
 
-// Training layers: activation, pooling, dense, loss, optimisers, reshape.
+// The layers' other kernels: activation, pooling, dense, loss, optimisers, and tensor moves (reshape, channel bias, plane windows).
 export { reluForward, reluBackward } from "./activation/relu";
 export { maxPool2x2Forward, maxPool2x2Backward } from "./pool/max_pool_2x2";
 export { linearForward, linearDx, linearDw, linearDb } from "./dense/linear";
@@ -22,3 +22,5 @@ export { countCorrect } from "./loss/count_correct";
 export { sgdStep } from "./optim/sgd";
 export { adamStep } from "./optim/adam";
 export { copyTensor } from "./tensor/reshape";
+export { addChannelBias } from "./tensor/channel_bias";
+export { copyPlaneWindow } from "./tensor/window";

@@ -18,6 +18,9 @@ export { conv2dAsync, conv2dBackwardAsync } from "./conv/conv2d-async.js";
 export type { Conv2dGradients } from "./conv/calls.js";
 export { conv2dOutputShape } from "./conv/geometry.js";
 export type { Conv2dOptions, PadSides } from "./conv/geometry.js";
+export { convTranspose2d, convTranspose2dBackward, convTranspose2dAsync, convTranspose2dBackwardAsync } from "./conv/conv-transpose2d.js";
+export { convTranspose2dOutputShape } from "./conv/transposed.js";
+export type { ConvTranspose2dOptions } from "./conv/transposed.js";
 export { gradcheckConv2d, relError, GRADCHECK_TOLERANCE } from "./conv/gradcheck.js";
 export type { GradcheckConfig, GradcheckResult } from "./conv/gradcheck.js";
 
@@ -25,6 +28,8 @@ export type { GradcheckConfig, GradcheckResult } from "./conv/gradcheck.js";
 export type { Layer, BackwardOptions, Parameter } from "./nn/layer.js";
 export { Conv2d } from "./nn/conv2d-layer.js";
 export type { Conv2dLayerOptions } from "./nn/conv2d-layer.js";
+export { ConvTranspose2d } from "./nn/conv-transpose2d-layer.js";
+export type { ConvTranspose2dLayerOptions } from "./nn/conv-transpose2d-layer.js";
 export { linear, linearBackward, Linear } from "./nn/linear.js";
 export type { LinearGradients, LinearGradientSelection, LinearLayerOptions } from "./nn/linear.js";
 export { relu, reluBackward, ReLU } from "./nn/relu.js";

@@ -92,8 +92,8 @@ export function convGeometry(
   checkDimensions(inputShape, where, xShape);
   checkDimensions(weightShape, where, wShape);
   const opts = checkOptionsObject(options, CONV_OPTION_KEYS, where, "options");
-  const [strideHeight, strideWidth] = pair(opts.stride, 1, ErrorCode.STRIDE, where, "options.stride");
-  const [dilationHeight, dilationWidth] = pair(opts.dilation, 1, ErrorCode.DILATION, where, "options.dilation");
+  const [strideHeight, strideWidth] = pairOption(opts.stride, 1, ErrorCode.STRIDE, where, "options.stride");
+  const [dilationHeight, dilationWidth] = pairOption(opts.dilation, 1, ErrorCode.DILATION, where, "options.dilation");
   const groups = opts.groups ?? 1;
   if (typeof groups !== "number" || !Number.isInteger(groups) || groups < 1) {
     fail(ErrorCode.GROUPS, where, "options.groups", "a positive integer", describe(groups));
@@ -161,7 +161,8 @@ function checkDimensions(shape: readonly number[], where: string, argument: stri
   }
 }
 
-function pair(
+/** A stride or dilation: a positive integer for both axes or [height, width] of them (fallback when undefined). */
+export function pairOption(
   value: unknown, fallback: number, code: typeof ErrorCode.STRIDE | typeof ErrorCode.DILATION, where: string, argument: string,
 ): [number, number] {
   if (value === undefined) return [fallback, fallback];
@@ -212,6 +213,17 @@ function pads(
     return [check(sides.top ?? 0), check(sides.bottom ?? 0), check(sides.left ?? 0), check(sides.right ?? 0)];
   }
   return fail(ErrorCode.PAD, where, argument, PAD_FORMS, describe(value));
+}
+
+/**
+ * A pad given explicitly: a number, [height, width] or per side, as [top, bottom, left, right] (no
+ * "same" or "valid": the forms transposed convolution takes).
+ */
+export function explicitPads(value: unknown, where: string): [number, number, number, number] {
+  if (typeof value === "string") {
+    fail(ErrorCode.PAD, where, "options.pad", "a number, [height, width] or {top, bottom, left, right}", describe(value));
+  }
+  return pads(value, 0, 0, 1, 1, 1, 1, where);
 }
 
 /** TensorFlow's SAME: out = ceil(in / stride); total pad split with the odd pixel after. */

@@ -36,6 +36,10 @@ export interface KernelExports {
     beta1: number, beta2: number, eps: number, weightDecay: number, stepSize: number, correction2: number,
   ): void;
   copyTensor(src: number, dst: number, count: number): void;
+  /** y[n, c, p] += bias[c] over batch × channels planes of `plane` floats. */
+  addChannelBias(y: number, bias: number, batch: number, channels: number, plane: number): void;
+  /** Each of `planes` planes: dst's top-left window copied from src's, the rest of dst zero. */
+  copyPlaneWindow(src: number, srcHeight: number, srcWidth: number, dst: number, dstHeight: number, dstWidth: number, planes: number): void;
   // The contract (assembly/contract.ts): constants the module exports for the API to read or check.
   readonly DIRECTION_FORWARD: WebAssembly.Global;
   readonly DIRECTION_DX: WebAssembly.Global;
@@ -52,7 +56,7 @@ export type Direction = (typeof Direction)[keyof typeof Direction];
 /** Every export the API uses, functions and contract globals alike. */
 const REQUIRED_EXPORTS = ("memory heapBase usesRelaxedSimd conv2dPlan conv2dPrepare conv2dTasks conv2dPath conv2dRun reluForward " +
   "reluBackward maxPool2x2Forward maxPool2x2Backward linearForward linearDx linearDw linearDb softmaxCrossEntropy countCorrect " +
-  "sgdStep adamStep copyTensor PLAN_BYTES GEOMETRY_BYTES").split(" ");
+  "sgdStep adamStep copyTensor addChannelBias copyPlaneWindow PLAN_BYTES GEOMETRY_BYTES").split(" ");
 
 /**
  * ERR_INIT unless the module exports every kernel and agrees with this API on the contract: the

@@ -21,10 +21,13 @@ export abstract class WeightedLayer extends LayerBase {
   readonly biasGrad: Tensor | null;
   protected input: Tensor | null = null;
 
-  constructor(runtime: Runtime, weightShape: readonly number[], fanIn: number, withBias: boolean, random: Random, where: string) {
+  /** The bias has `outputs` elements: the weight's first dimension, but for a transposed convolution's (C_out). */
+  constructor(
+    runtime: Runtime, weightShape: readonly number[], fanIn: number, withBias: boolean, random: Random, where: string,
+    outputs = weightShape[0]!,
+  ) {
     super();
     this.runtime = runtime;
-    const outputs = weightShape[0]!;
     const weightBound = Math.sqrt(6 / fanIn);
     const biasBound = 1 / Math.sqrt(fanIn);
     const size = sizeOf(weightShape);

@@ -32,6 +32,7 @@ const NOT_FUZZED: Record<string, string> = {
 
 const INIT_KEYS = ["wasm", "simd", "threads"];
 const CONV_KEYS = ["stride", "pad", "dilation", "groups"];
+const TRANSPOSE_KEYS = ["stride", "pad", "outputPadding", "dilation", "groups"];
 const GRADCHECK_KEYS = ["batch", "inChannels", "outChannels", "height", "width", "kernelSize", "bias", "seed", "step", "backward", "runtime", ...CONV_KEYS];
 
 // ---- A seeded generator (mulberry32): every choice below comes from it, so a seed replays a run exactly.
@@ -234,7 +235,7 @@ function disposeResult(world: World, value: unknown, depth = 0): void {
   else if (isRuntime(value)) value.terminate();
   // A Sequential holds no memory of its own until forward(), and its layers are pool layers: left alone.
   else if (value instanceof api.Sequential) return;
-  else if (value instanceof api.Optimizer || value instanceof api.Conv2d || value instanceof api.Linear) value.dispose();
+  else if (value instanceof api.Optimizer || value instanceof api.Conv2d || value instanceof api.ConvTranspose2d || value instanceof api.Linear) value.dispose();
   else if (Array.isArray(value) || Object.getPrototypeOf(value) === Object.prototype) {
     for (const item of Object.values(value)) disposeResult(world, item, depth + 1);
   }
@@ -281,7 +282,7 @@ function judge(world: World, name: string, args: unknown[], outcome: Outcome): v
   }
   world.stats.ok++;
   const result = outcome.result;
-  if (name === "conv2dOutputShape" || name === "maxPool2x2OutputShape") {
+  if (name === "conv2dOutputShape" || name === "convTranspose2dOutputShape" || name === "maxPool2x2OutputShape") {
     const sane = Array.isArray(result) && result.length === 4 && result.every((d) => Number.isInteger(d) && d >= 1);
     if (!sane) fail(world, name, args, `returned ${show(result)}, not a shape of four positive integers`);
   }
@@ -422,6 +423,8 @@ function buildWorld(label: string, api: Api, defaults: World["defaults"], rt: Ru
     // Big enough (2·10^6 FLOPs) that a pool runtime really runs it on its threads.
     xb: mk([1, 8, 32, 32]), wb: mk([16, 8, 3, 3]), bb: mk([16]), dyb: mk([1, 16, 30, 30]),
     lx: mk([3, 5]), lw: mk([4, 5]), lb: mk([4]), ldy: mk([3, 4]),
+    // Transposed convolutions run the conv problems backwards: x is a conv's dy-shaped tensor, y has x's shape.
+    b3: mk([3]), b8: mk([8]), wt: mk([4, 2, 3, 3]),
     pooled: mk([2, 3, 3, 3]), odd: mk([2, 3, 7, 5]), oddPooled: mk([2, 3, 3, 2]), flat: mk([2, 108]),
     logits: mk([3, 4]), seqDy: mk([2, 3]), scalar: mk([]), vector: mk([7]), rank5: mk([1, 2, 3, 2, 2]),
     special: mk([4], Float32Array.of(NaN, Infinity, -Infinity, -0)),
@@ -473,6 +476,13 @@ function buildWorld(label: string, api: Api, defaults: World["defaults"], rt: Ru
     { x: t.xb, w: t.wb, b: t.bb, dy: t.dyb, options: () => ({ stride: 1, pad: 0, dilation: 1, groups: 1 }) },
   ];
   const problem = () => rng.pick(convProblems);
+  const transposedProblems = [
+    { x: t.dy, w: t.w, b: t.b3, dy: t.x, options: () => ({}) },
+    { x: t.dyStrided, w: t.w, b: t.b3, dy: t.x, options: () => ({ stride: 2, pad: 1, outputPadding: 1 }) },
+    { x: t.dyg, w: t.wt, b: t.b, dy: t.xg, options: () => ({ groups: 2, pad: 1 }) },
+    { x: t.dyb, w: t.wb, b: t.b8, dy: t.xb, options: () => rng.pick([{}, { pad: { top: 0, bottom: 0, left: 0, right: 0 } }]) },
+  ];
+  const transposed = () => rng.pick(transposedProblems);
   const which = () => rng.pick([undefined, {}, { dx: false }, { dw: true, db: false }, { dx: true, dw: false, db: true }]);
   const live = () => rng.pick(tensors.filter((x) => !x.disposed));
   const labels = () => rng.pick<unknown>([Int32Array.of(0, 3, 1), [1, 2, 0], Uint8Array.of(3, 3, 3)]);
@@ -497,6 +507,22 @@ function buildWorld(label: string, api: Api, defaults: World["defaults"], rt: Ru
     {
       name: "gradcheckConv2d", export: "gradcheckConv2d", call: call(api.gradcheckConv2d), keys: GRADCHECK_KEYS, weight: 0.4,
       valid: () => [{ batch: 1, inChannels: 2, outChannels: 2, height: 4, width: 4, kernelSize: 2, seed: rng.int(100), runtime: rt, ...rng.pick([{}, { stride: 2 }, { pad: 1, bias: false }, { groups: 2 }]) }],
+    },
+    {
+      name: "convTranspose2d", export: "convTranspose2d", call: call(api.convTranspose2d), keys: TRANSPOSE_KEYS, weight: 2,
+      valid: () => { const p = transposed(); return [p.x, p.w, rng.pick([p.b, null, undefined]), p.options()]; },
+    },
+    {
+      name: "convTranspose2dBackward", export: "convTranspose2dBackward", call: call(api.convTranspose2dBackward), keys: [...TRANSPOSE_KEYS, "dx", "dw", "db"],
+      weight: 2, valid: () => { const p = transposed(); return [p.dy, p.x, p.w, p.options(), which()]; },
+    },
+    {
+      name: "convTranspose2dOutputShape", export: "convTranspose2dOutputShape", call: call(api.convTranspose2dOutputShape), keys: TRANSPOSE_KEYS, weight: 1,
+      valid: () => { const p = transposed(); return [[...p.x.shape], [...p.w.shape], p.options()]; },
+    },
+    {
+      name: "new ConvTranspose2d", export: "ConvTranspose2d", call: construct(api.ConvTranspose2d), keys: ["inChannels", "outChannels", "kernelSize", ...TRANSPOSE_KEYS, "bias", "seed", "runtime"],
+      valid: () => [{ inChannels: 4, outChannels: 2, kernelSize: rng.pick<unknown>([3, [2, 3]]), runtime: rt, ...rng.pick([{}, { stride: 2, outputPadding: 1 }, { groups: 2, bias: false }]) }],
     },
     { name: "relError", export: "relError", call: call(api.relError), weight: 0.5, valid: () => { const n = 1 + rng.int(5); return [rng.data(n), rng.chance(0.5) ? rng.data(n) : Array.from(rng.data(n))]; } },
     { name: "linear", export: "linear", call: call(api.linear), weight: 2, valid: () => [t.lx, t.lw, rng.pick([t.lb, null, undefined])] },
@@ -527,6 +553,14 @@ function buildWorld(label: string, api: Api, defaults: World["defaults"], rt: Ru
     {
       name: "conv2dBackwardAsync", export: "conv2dBackwardAsync", call: call(api.conv2dBackwardAsync), keys: [...CONV_KEYS, "dx", "dw", "db"], weight: 3,
       valid: () => { const p = problem(); return [p.dy, p.x, p.w, p.options(), which()]; },
+    },
+    {
+      name: "convTranspose2dAsync", export: "convTranspose2dAsync", call: call(api.convTranspose2dAsync), keys: TRANSPOSE_KEYS, weight: 2,
+      valid: () => { const p = transposed(); return [p.x, p.w, rng.pick([p.b, null, undefined]), p.options()]; },
+    },
+    {
+      name: "convTranspose2dBackwardAsync", export: "convTranspose2dBackwardAsync", call: call(api.convTranspose2dBackwardAsync),
+      keys: [...TRANSPOSE_KEYS, "dx", "dw", "db"], weight: 2, valid: () => { const p = transposed(); return [p.dy, p.x, p.w, p.options(), which()]; },
     },
     // init() with other valid options makes a new default runtime by design; those calls go to createRuntime (see initCall).
     { name: "init", export: "init", call: (args) => initCall(world, args), keys: INIT_KEYS, weight: 1.5, valid: () => [rng.pick([undefined, {}, { simd: "auto" }, { threads: 1 }, { simd: "auto", threads: 1 }])] },
@@ -586,9 +620,9 @@ function layerSessions(world: World, t: Named, rng: Rng, tensors: Tensor[]): Ses
     name, export: name, weight,
     setup: () => {
       const layer = make();
-      const extra: Spec[] = layer instanceof api.Conv2d ? [
-        { name: "Conv2d#forwardAsync", export: "Conv2d", call: (a) => layer.forwardAsync(...(a as [Tensor])), valid: () => [x()], weight: 2 },
-        { name: "Conv2d#backwardAsync", export: "Conv2d", call: (a) => layer.backwardAsync(...(a as [Tensor])), keys: ["inputGrad"], valid: () => [dy(), rng.pick([undefined, { inputGrad: false }])], weight: 2 },
+      const extra: Spec[] = layer instanceof api.Conv2d || layer instanceof api.ConvTranspose2d ? [
+        { name: `${name}#forwardAsync`, export: name, call: (a) => layer.forwardAsync(...(a as [Tensor])), valid: () => [x()], weight: 2 },
+        { name: `${name}#backwardAsync`, export: name, call: (a) => layer.backwardAsync(...(a as [Tensor])), keys: ["inputGrad"], valid: () => [dy(), rng.pick([undefined, { inputGrad: false }])], weight: 2 },
       ] : [];
       const known = [layer, ...layer.parameters().flatMap((p) => [p.value, p.grad])];
       return { methods: layerMethods(name, layer, x, dy, extra), teardown: () => layer.dispose(), known, holdsActivations };
@@ -635,6 +669,9 @@ function layerSessions(world: World, t: Named, rng: Rng, tensors: Tensor[]): Ses
     layerSession("Conv2d", conv({ stride: 2, pad: 1 }), () => t.x!, () => t.dyStrided!),
     layerSession("Conv2d", () => new api.Conv2d({ inChannels: 4, outChannels: 4, kernelSize: 3, groups: 2, pad: "same", runtime: rt }), () => t.xg!, () => t.dyg!),
     layerSession("Conv2d", () => new api.Conv2d({ inChannels: 8, outChannels: 16, kernelSize: 3, runtime: rt }), () => t.xb!, () => t.dyb!),
+    layerSession("ConvTranspose2d", () => new api.ConvTranspose2d({ inChannels: 4, outChannels: 3, kernelSize: 3, runtime: rt }), () => t.dy!, () => t.x!),
+    layerSession("ConvTranspose2d", () => new api.ConvTranspose2d({ inChannels: 4, outChannels: 3, kernelSize: 3, stride: 2, pad: 1, outputPadding: 1, runtime: rt }),
+      () => t.dyStrided!, () => t.x!),
     layerSession("Linear", () => new api.Linear({ inFeatures: 5, outFeatures: 4, runtime: rt }), () => t.lx!, () => t.ldy!),
     layerSession("ReLU", () => new api.ReLU(), () => t.odd!, () => t.odd!, 0.5),
     layerSession("MaxPool2x2", () => new api.MaxPool2x2(), () => t.x!, () => t.pooled!, 0.5),
