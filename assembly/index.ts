@@ -1,7 +1,7 @@
 // The module's exports: conv2d planned, prepared and run in tasks, the training layers' kernels, and the API contract.
 
 export { conv2dPlan, conv2dPrepare, conv2dTasks, conv2dPath, conv2dRun } from "./conv2d/plan";
-export { DIRECTION_FORWARD, DIRECTION_DX, DIRECTION_DW, DIRECTION_DB, PLAN_BYTES, GEOMETRY_BYTES } from "./contract";
+export { ABI_VERSION, DIRECTION_FORWARD, DIRECTION_DX, DIRECTION_DW, DIRECTION_DB, PLAN_BYTES, GEOMETRY_BYTES } from "./contract";
 
 // Where the module's own static data ends: the API's allocator owns everything above it.
 export function heapBase(): usize {
@@ -24,3 +24,13 @@ export { adamStep } from "./optim/adam";
 export { copyTensor } from "./tensor/reshape";
 export { addChannelBias } from "./tensor/channel_bias";
 export { copyPlaneWindow } from "./tensor/window";
+export { sigmoidForward, sigmoidBackward } from "./activation/sigmoid";
+export { tanhForward, tanhBackward } from "./activation/tanh";
+export { leakyReluForward, leakyReluBackward } from "./activation/leaky_relu";
+export { dropoutForward, dropoutBackward } from "./activation/dropout";
+export { mseLoss } from "./loss/mse";
+export { addTensors } from "./tensor/add";
+export { batchNormStatistics, batchNormForward, batchNormBackward, batchNormUpdateRunning } from "./norm/batch_norm";
+export {
+  maxPool2dForward, maxPool2dBackward, avgPool2dForward, avgPool2dBackward, adaptiveAvgPool2dForward, adaptiveAvgPool2dBackward,
+} from "./pool/pool2d";

@@ -32,11 +32,21 @@ export { ConvTranspose2d } from "./nn/conv-transpose2d-layer.js";
 export type { ConvTranspose2dLayerOptions } from "./nn/conv-transpose2d-layer.js";
 export { linear, linearBackward, Linear } from "./nn/linear.js";
 export type { LinearGradients, LinearGradientSelection, LinearLayerOptions } from "./nn/linear.js";
-export { relu, reluBackward, ReLU } from "./nn/relu.js";
+export {
+  relu, reluBackward, ReLU, sigmoid, sigmoidBackward, Sigmoid, tanh, tanhBackward, Tanh, leakyRelu, leakyReluBackward, LeakyReLU,
+} from "./nn/activations.js";
+export { Dropout } from "./nn/dropout.js";
+export { BatchNorm2d } from "./nn/batch-norm.js";
+export type { BatchNorm2dOptions } from "./nn/batch-norm.js";
+export { Residual } from "./nn/residual.js";
 export { maxPool2x2, maxPool2x2Backward, maxPool2x2OutputShape, MaxPool2x2 } from "./nn/max-pool.js";
+export {
+  maxPool2d, maxPool2dBackward, MaxPool2d, avgPool2d, avgPool2dBackward, AvgPool2d, adaptiveAvgPool2d, adaptiveAvgPool2dBackward, AdaptiveAvgPool2d,
+} from "./nn/pool.js";
+export type { MaxPool2dOptions, AvgPool2dOptions } from "./nn/pool.js";
 export { reshape, Flatten } from "./nn/flatten.js";
 export { Sequential } from "./nn/sequential.js";
-export { softmaxCrossEntropy, countCorrect } from "./nn/loss.js";
-export type { Labels, SoftmaxCrossEntropyResult } from "./nn/loss.js";
+export { softmaxCrossEntropy, mseLoss, countCorrect } from "./nn/loss.js";
+export type { Labels, SoftmaxCrossEntropyResult, MseLossResult } from "./nn/loss.js";
 export { Optimizer, SGD, Adam } from "./nn/optim.js";
 export type { SGDOptions, AdamOptions } from "./nn/optim.js";

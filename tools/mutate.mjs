@@ -70,6 +70,14 @@ export const MUTANTS = [
     "runtime.allocator.scratch(most, where);", "runtime.allocator.scratch(planned[0]!.bytes, where);"],
   ["schedule: the async block sized for the first call only", "js/conv/schedule.ts",
     "Math.max(...threaded.map((p) => p.prepared + p.work * pool.size))", "threaded[0]!.prepared + threaded[0]!.work * pool.size"],
+  // js/conv/transposed.ts and its kernels: transposed convolution on conv2d's directions.
+  ["transposed: the bias not added", "js/conv/transposed.ts", "if (bAddress) runtime.kernels.addChannelBias(", "if (!bAddress) runtime.kernels.addChannelBias("],
+  ["transposed: x not zero-extended for dw", "js/conv/transposed.ts",
+    "const x = g.extend && targets.dw ? temporary(extendedInput(runtime, checked.xAddress, g, where))._address : checked.xAddress;", "const x = checked.xAddress;"],
+  ["transposed: db summed over x's shape", "js/conv/transposed.ts",
+    "const db = convGeometry(outShape, [outChannels, outChannels, 1, 1], {}, where);", "const db = convGeometry(convOutShape, [inChannels, inChannels, 1, 1], {}, where);"],
+  ["window: the last row of each window not copied", "assembly/tensor/window.ts", "      if (h < rows) {", "      if (h < rows - 1) {"],
+  ["channel bias: the scalar tail dropped", "assembly/tensor/channel_bias.ts", "        store<f32>(at, load<f32>(at) + b);\n", ""],
   // js/nn: the layers' shared bases.
   ["layer: a ParameterFreeLayer's gradient without inputGrad", "js/nn/layer.ts",
     "return inputGrad ? this.gradient(dy, x, where) : null;", "return this.gradient(dy, x, where);"],

@@ -48,6 +48,8 @@ export const ErrorCode = {
   WORKER: "ERR_WORKER",
   /** Class labels of the wrong count, not integers, or outside [0, classes). */
   LABEL: "ERR_LABEL",
+  /** Two tensors that must have one shape do not (a loss's pred and target, a residual block's two paths). */
+  SHAPE_MISMATCH: "ERR_SHAPE_MISMATCH",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -21,6 +21,17 @@ export interface KernelExports {
   conv2dRun(phase: number, prepared: number, a: number, b: number, out: number, accumulate: number, work: number, t0: number, t1: number): void;
   reluForward(x: number, y: number, count: number): void;
   reluBackward(x: number, dy: number, dx: number, count: number): void;
+  sigmoidForward(x: number, y: number, count: number): void;
+  sigmoidBackward(x: number, dy: number, dx: number, count: number): void;
+  tanhForward(x: number, y: number, count: number): void;
+  tanhBackward(x: number, dy: number, dx: number, count: number): void;
+  leakyReluForward(x: number, y: number, count: number, slope: number): void;
+  leakyReluBackward(x: number, dy: number, dx: number, count: number, slope: number): void;
+  /** mask[i] = 1/(1 − p) or 0 from a hash of (seed, i); y = x·mask. */
+  dropoutForward(x: number, y: number, mask: number, count: number, p: number, seed: number): void;
+  dropoutBackward(mask: number, dy: number, dx: number, count: number): void;
+  /** The mean of (pred − target)² over count elements; grad (0: none) gets 2(pred − target)/count. */
+  mseLoss(pred: number, target: number, grad: number, count: number): number;
   maxPool2x2Forward(x: number, y: number, planes: number, height: number, width: number): void;
   maxPool2x2Backward(x: number, dy: number, dx: number, planes: number, height: number, width: number): void;
   linearForward(x: number, w: number, bias: number, y: number, batch: number, inFeatures: number, outFeatures: number): void;
@@ -36,6 +47,27 @@ export interface KernelExports {
     beta1: number, beta2: number, eps: number, weightDecay: number, stepSize: number, correction2: number,
   ): void;
   copyTensor(src: number, dst: number, count: number): void;
+  /** Per channel of x [N, C, plane]: mean and the biased variance. */
+  batchNormStatistics(x: number, mean: number, variance: number, N: number, C: number, plane: number): void;
+  /** y = γ(x − μ)/√(σ² + ε) + β per channel (γ, β 0: none); writes invStd = 1/√(σ² + ε). */
+  batchNormForward(x: number, y: number, mean: number, variance: number, gamma: number, beta: number, invStd: number, N: number, C: number, plane: number, eps: number): void;
+  batchNormBackward(
+    x: number, dy: number, dx: number, mean: number, invStd: number, gamma: number, dGamma: number, dBeta: number,
+    N: number, C: number, plane: number, batchStatistics: boolean | number, accumulate: boolean | number,
+  ): void;
+  batchNormUpdateRunning(runningMean: number, runningVar: number, mean: number, variance: number, C: number, momentum: number, count: number): void;
+  maxPool2dForward(x: number, y: number, planes: number, H: number, W: number, outH: number, outW: number, KH: number, KW: number,
+    sH: number, sW: number, pH: number, pW: number, dH: number, dW: number): void;
+  maxPool2dBackward(x: number, dy: number, dx: number, planes: number, H: number, W: number, outH: number, outW: number, KH: number, KW: number,
+    sH: number, sW: number, pH: number, pW: number, dH: number, dW: number): void;
+  avgPool2dForward(x: number, y: number, planes: number, H: number, W: number, outH: number, outW: number, KH: number, KW: number,
+    sH: number, sW: number, pH: number, pW: number, includePad: boolean | number): void;
+  avgPool2dBackward(dy: number, dx: number, planes: number, H: number, W: number, outH: number, outW: number, KH: number, KW: number,
+    sH: number, sW: number, pH: number, pW: number, includePad: boolean | number): void;
+  adaptiveAvgPool2dForward(x: number, y: number, planes: number, H: number, W: number, outH: number, outW: number): void;
+  adaptiveAvgPool2dBackward(dy: number, dx: number, planes: number, H: number, W: number, outH: number, outW: number): void;
+  /** out = a + b elementwise (out may be a or b). */
+  addTensors(a: number, b: number, out: number, count: number): void;
   /** y[n, c, p] += bias[c] over batch × channels planes of `plane` floats. */
   addChannelBias(y: number, bias: number, batch: number, channels: number, plane: number): void;
   /** Each of `planes` planes: dst's top-left window copied from src's, the rest of dst zero. */
@@ -53,21 +85,21 @@ export interface KernelExports {
 export const Direction = { FORWARD: 0, DX: 1, DW: 2, DB: 3 } as const;
 export type Direction = (typeof Direction)[keyof typeof Direction];
 
-/** Every export the API uses, functions and contract globals alike. */
-const REQUIRED_EXPORTS = ("memory heapBase usesRelaxedSimd conv2dPlan conv2dPrepare conv2dTasks conv2dPath conv2dRun reluForward " +
-  "reluBackward maxPool2x2Forward maxPool2x2Backward linearForward linearDx linearDw linearDb softmaxCrossEntropy countCorrect " +
-  "sgdStep adamStep copyTensor addChannelBias copyPlaneWindow PLAN_BYTES GEOMETRY_BYTES").split(" ");
+/**
+ * The kernel interface's version, as assembly/contract.ts's ABI_VERSION: bumped whenever an export
+ * is added, removed or changes its arguments (test/core/init.test.ts checks that the module exports
+ * everything KernelExports names, so a forgotten bump fails there).
+ */
+const ABI_VERSION = 2;
 
 /**
- * ERR_INIT unless the module exports every kernel and agrees with this API on the contract: the
+ * ERR_INIT unless the module agrees with this API on the contract: its kernels' version, the
  * direction numbers and the geometry block's size (geometryBytes: what the API writes).
  */
 export function checkKernelExports(exports: KernelExports, geometryBytes: number): void {
   const refuse = (received: string) => fail(ErrorCode.INIT, "init", "options.wasm", "a wasm-conv2d module of this version", received);
-  for (const name of REQUIRED_EXPORTS) {
-    if (!(name in exports)) refuse(`a module that does not export "${name}"`);
-  }
-  const expected: Record<string, number> = { GEOMETRY_BYTES: geometryBytes };
+  if (!(exports.memory instanceof WebAssembly.Memory)) refuse("a module without its memory");
+  const expected: Record<string, number> = { ABI_VERSION, GEOMETRY_BYTES: geometryBytes };
   for (const [direction, value] of Object.entries(Direction)) expected[`DIRECTION_${direction}`] = value;
   for (const [name, value] of Object.entries(expected)) {
     const global = (exports as unknown as Record<string, WebAssembly.Global | undefined>)[name];

@@ -1,6 +1,6 @@
 // What every layer is (forward, backward, parameters, zeroGrad, dispose), the base every layer extends, and the base of those without parameters.
 
-import { ConvError, ErrorCode, fail } from "../core/errors.js";
+import { ConvError, ErrorCode, describe, fail } from "../core/errors.js";
 import { booleanOption, checkOptionsObject } from "../core/checks.js";
 import type { Tensor } from "../core/tensor.js";
 
@@ -29,6 +29,14 @@ export interface Layer {
   parameters(): Parameter[];
   zeroGrad(): void;
   dispose(): void;
+  /**
+   * Training mode (the default) or evaluation mode (train(false), or eval()), as nn.Module's: Dropout
+   * drops only in training, BatchNorm2d normalises with the batch's statistics in training and with its
+   * running ones in evaluation. Containers pass the mode down. A layer of your own may leave these out.
+   */
+  train?(mode?: boolean): unknown;
+  eval?(): unknown;
+  readonly training?: boolean;
 }
 
 /**
@@ -43,6 +51,29 @@ export abstract class LayerBase implements Layer {
   get name(): string {
     return this.kind;
   }
+
+  private mode = true;
+
+  /** Whether the layer is in training mode (true from construction), as nn.Module.training. */
+  get training(): boolean {
+    return this.mode;
+  }
+
+  /** Training mode (true, the default) or evaluation mode (false); returns the layer, as nn.Module.train does. */
+  train(mode = true): this {
+    if (typeof mode !== "boolean") fail(ErrorCode.INVALID_OPTION, `${this.kind}.train`, "mode", "true or false", describe(mode));
+    this.mode = mode;
+    this.onModeChange(mode);
+    return this;
+  }
+
+  /** Evaluation mode: train(false). */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** What a container does when its mode changes: pass it to its layers. */
+  protected onModeChange(_mode: boolean): void {}
 
   abstract forward(x: Tensor): Tensor;
   abstract parameters(): Parameter[];
@@ -125,14 +156,14 @@ export function cachedInput<T>(input: T | null, where: string): T {
  * @internal Runs one layer's step inside a container; a ConvError from it gains the layer's place
  * ("Sequential.forward: layers[3], a Conv2d(8 → 16, 5×5): …") and keeps its code and details.
  */
-export function inLayer<T>(container: string, index: number, layer: Layer, step: () => T): T {
+export function inLayer<T>(container: string, place: string, layer: Layer, step: () => T): T {
   try {
     return step();
   } catch (error) {
     if (!(error instanceof ConvError)) throw error;
     const name = (layer as { name?: unknown }).name;
     const what = typeof name === "string" && name ? `, a ${name}` : "";
-    throw new ConvError(error.code, `${container}: layers[${index}]${what}: ${error.message}`, {
+    throw new ConvError(error.code, `${container}: ${place}${what}: ${error.message}`, {
       argument: error.argument, expected: error.expected, received: error.received, cause: error,
     });
   }

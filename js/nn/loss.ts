@@ -1,9 +1,10 @@
-// softmaxCrossEntropy (mean loss over the batch and its gradient, integer labels) and countCorrect (argmax hits).
+// The losses, each with its gradient: softmaxCrossEntropy (integer labels), mseLoss; and countCorrect (argmax hits).
 
 import { ErrorCode, describe, fail } from "../core/errors.js";
 import { booleanOption, checkOptionsObject, requireRank } from "../core/checks.js";
 import type { Runtime } from "../core/runtime.js";
-import { Tensor, allocateTensor, runtimeOf, tensorAddress } from "../core/tensor.js";
+import { Tensor, allocateTensor, runKernel, runtimeOf, tensorAddress } from "../core/tensor.js";
+import { sameShape, shapeText } from "../core/shape.js";
 
 /** Class indices, one per row of the logits: integers in [0, classes). */
 export type Labels = Int32Array | Uint8Array | Uint16Array | Uint32Array | Int8Array | Int16Array | readonly number[];
@@ -42,6 +43,35 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Labels, options?: { 
     grad?.dispose();
     throw error;
   }
+}
+
+/** mseLoss's answer; G is the gradient's type (Tensor when it was asked for, as by default). */
+export interface MseLossResult<G extends Tensor | null = Tensor | null> {
+  /** (1/n) Σ (pred − target)² over all n elements (float32 terms, summed in float64 blocks). */
+  loss: number;
+  /** dL/dpred = 2(pred − target)/n, shaped like pred; null with { grad: false }. */
+  grad: G;
+}
+
+/** The mean squared error of pred against target, of one shape (torch.nn.functional.mse_loss, reduction "mean"), and its gradient. */
+export function mseLoss(pred: Tensor, target: Tensor, options: { grad: false }): MseLossResult<null>;
+export function mseLoss(pred: Tensor, target: Tensor, options?: { grad?: true }): MseLossResult<Tensor>;
+export function mseLoss(pred: Tensor, target: Tensor, options?: { grad?: boolean }): MseLossResult;
+export function mseLoss(pred: Tensor, target: Tensor, options?: { grad?: boolean }): MseLossResult {
+  const where = "mseLoss";
+  const runtime = runtimeOf(pred, where, "pred");
+  const predAddress = tensorAddress(pred, runtime, where, "pred");
+  const targetAddress = tensorAddress(target, runtime, where, "target");
+  if (!sameShape(pred.shape, target.shape)) {
+    fail(ErrorCode.SHAPE_MISMATCH, where, "target", `pred's shape ${shapeText(pred.shape)}`, `shape ${shapeText(target.shape)}`);
+  }
+  const opts = checkOptionsObject(options, ["grad"], where, "options");
+  const grad = booleanOption(opts.grad, true, where, "options.grad") ? allocateTensor(runtime, pred.shape, where) : null;
+  let loss = 0;
+  runKernel([grad], () => {
+    loss = runtime.kernels.mseLoss(predAddress, targetAddress, grad?._address ?? 0, pred.size);
+  });
+  return { loss, grad };
 }
 
 /** How many rows of logits [N, classes] have their largest value (the first, on ties) at the label; NaN rows never do. */

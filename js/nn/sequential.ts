@@ -34,7 +34,7 @@ export class Sequential extends LayerBase {
     let current = x;
     try {
       this.layers.forEach((layer, i) => {
-        const next = inLayer("Sequential.forward", i, layer, () => layer.forward(current));
+        const next = inLayer("Sequential.forward", `layers[${i}]`, layer, () => layer.forward(current));
         // A layer may hand its input straight back (an identity); then it is still on its way out.
         if (!Object.is(current, x) && next !== current) this.activations.push(keep(current));
         current = next;
@@ -60,7 +60,7 @@ export class Sequential extends LayerBase {
       const layer = this.layers[i]!;
       let outgoing: Tensor | null = null;
       try {
-        outgoing = inLayer("Sequential.backward", i, layer, () => layer.backward(incoming, { inputGrad: i > 0 || inputGrad }));
+        outgoing = inLayer("Sequential.backward", `layers[${i}]`, layer, () => layer.backward(incoming, { inputGrad: i > 0 || inputGrad }));
       } finally {
         // Freed on success and on error alike, unless a layer handed it straight back.
         if (!Object.is(incoming, dy) && outgoing !== incoming) incoming.dispose();
@@ -68,6 +68,11 @@ export class Sequential extends LayerBase {
       grad = outgoing;
     }
     return grad;
+  }
+
+  /** Every layer gets the mode (those of your own that have train()). */
+  protected override onModeChange(mode: boolean): void {
+    for (const layer of this.layers) layer.train?.(mode);
   }
 
   /** Every layer's parameters, named "<layer index>.<name>" as PyTorch does ("0.weight"). */

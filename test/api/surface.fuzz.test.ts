@@ -33,6 +33,9 @@ const NOT_FUZZED: Record<string, string> = {
 const INIT_KEYS = ["wasm", "simd", "threads"];
 const CONV_KEYS = ["stride", "pad", "dilation", "groups"];
 const TRANSPOSE_KEYS = ["stride", "pad", "outputPadding", "dilation", "groups"];
+const MAX_POOL_KEYS = ["kernelSize", "stride", "pad", "dilation", "ceilMode"];
+const AVG_POOL_KEYS = ["kernelSize", "stride", "pad", "ceilMode", "countIncludePad"];
+const BATCH_NORM_KEYS = ["numFeatures", "eps", "momentum", "affine", "trackRunningStats", "runtime"];
 const GRADCHECK_KEYS = ["batch", "inChannels", "outChannels", "height", "width", "kernelSize", "bias", "seed", "step", "backward", "runtime", ...CONV_KEYS];
 
 // ---- A seeded generator (mulberry32): every choice below comes from it, so a seed replays a run exactly.
@@ -234,8 +237,11 @@ function disposeResult(world: World, value: unknown, depth = 0): void {
   if (isTensor(value)) value.dispose();
   else if (isRuntime(value)) value.terminate();
   // A Sequential holds no memory of its own until forward(), and its layers are pool layers: left alone.
-  else if (value instanceof api.Sequential) return;
-  else if (value instanceof api.Optimizer || value instanceof api.Conv2d || value instanceof api.ConvTranspose2d || value instanceof api.Linear) value.dispose();
+  else if (value instanceof api.Sequential || value instanceof api.Residual) return;
+  else if (
+    value instanceof api.Optimizer || value instanceof api.Conv2d || value instanceof api.ConvTranspose2d || value instanceof api.Linear
+    || value instanceof api.BatchNorm2d || value instanceof api.Dropout
+  ) value.dispose();
   else if (Array.isArray(value) || Object.getPrototypeOf(value) === Object.prototype) {
     for (const item of Object.values(value)) disposeResult(world, item, depth + 1);
   }
@@ -318,6 +324,9 @@ const KEY_VALUES: Record<string, unknown[]> = {
   stride: STEP_VALUES, pad: STEP_VALUES, dilation: STEP_VALUES,
   betas: [[0.9, 0.999], [0.5, ,], [, 0.5], [1, 0.5], [0.9], [NaN, 0.9], [-0.1, 0.5], [0.9, 0.999, 0.5]],
   kernelSize: [[3], [1, ,], [, 3], [3, 3, 3], [0, 3], [2 ** 30, 1]],
+  p: [0, 1, 0.5, 1.0000001, -1e-9, NaN],
+  momentum: [0, 1, 1.5, -0.1, NaN],
+  negativeSlope: [0, -1, 1e38, Infinity, NaN],
 };
 
 function optionValue(world: World, key: string): unknown {
@@ -428,6 +437,7 @@ function buildWorld(label: string, api: Api, defaults: World["defaults"], rt: Ru
     pooled: mk([2, 3, 3, 3]), odd: mk([2, 3, 7, 5]), oddPooled: mk([2, 3, 3, 2]), flat: mk([2, 108]),
     logits: mk([3, 4]), seqDy: mk([2, 3]), scalar: mk([]), vector: mk([7]), rank5: mk([1, 2, 3, 2, 2]),
     special: mk([4], Float32Array.of(NaN, Infinity, -Infinity, -0)),
+    gap: mk([2, 3, 1, 1]),
   };
   const randomShaped = Array.from({ length: 8 }, () => mk(Array.from({ length: rng.int(6) }, () => 1 + rng.int(4))));
   // Tensors of the world's other runtime, shaped like the valid arguments: swapped in, they must give ERR_FOREIGN_TENSOR.
@@ -488,6 +498,17 @@ function buildWorld(label: string, api: Api, defaults: World["defaults"], rt: Ru
   const labels = () => rng.pick<unknown>([Int32Array.of(0, 3, 1), [1, 2, 0], Uint8Array.of(3, 3, 3)]);
   const layersFor = () => rng.pick([[layers[2], layers[5]], [conv, layers[2]], [layers[2]]]);
   const sgdOptions = () => rng.pick([{ lr: 0.1 }, { lr: 0.1, momentum: 0.9 }, { lr: 0, momentum: 0, weightDecay: 0.01 }]);
+  // Poolings of x [2, 3, 6, 6] with the dy their output shape takes.
+  const maxPools = [
+    { options: () => ({ kernelSize: 2 }), dy: t.pooled }, { options: () => ({ kernelSize: 3, stride: 2, pad: 1 }), dy: t.pooled },
+    { options: () => ({ kernelSize: [3, 3], stride: 1, pad: 1, dilation: 1, ceilMode: rng.chance(0.5) }), dy: t.x },
+  ];
+  const avgPools = [
+    { options: () => ({ kernelSize: 2 }), dy: t.pooled },
+    { options: () => ({ kernelSize: 3, stride: 1, pad: 1, countIncludePad: rng.chance(0.5), ceilMode: rng.chance(0.5) }), dy: t.x },
+  ];
+  const adaptive = () => rng.pick([{ size: [3, 3], dy: t.pooled }, { size: 1, dy: t.gap }, { size: [1, 1], dy: t.gap }]);
+  const slope = () => rng.pick([undefined, 0.01, 0.2, -1, 0]);
   const adamOptions = () => rng.pick([undefined, {}, { lr: 0.01, betas: [0.9, 0.99] }, { eps: 1e-6, weightDecay: 0.1 }]);
 
   world.specs = [
@@ -532,6 +553,28 @@ function buildWorld(label: string, api: Api, defaults: World["defaults"], rt: Ru
     { name: "maxPool2x2", export: "maxPool2x2", call: call(api.maxPool2x2), valid: () => [rng.pick([t.x, t.odd, t.xb])] },
     { name: "maxPool2x2Backward", export: "maxPool2x2Backward", call: call(api.maxPool2x2Backward), valid: () => (rng.chance(0.5) ? [t.pooled, t.x] : [t.oddPooled, t.odd]) },
     { name: "maxPool2x2OutputShape", export: "maxPool2x2OutputShape", call: call(api.maxPool2x2OutputShape), valid: () => [[...rng.pick([t.x, t.odd]).shape]] },
+    { name: "sigmoid", export: "sigmoid", call: call(api.sigmoid), valid: () => [live()] },
+    { name: "sigmoidBackward", export: "sigmoidBackward", call: call(api.sigmoidBackward), valid: () => { const s = live(); return [s, s]; } },
+    { name: "tanh", export: "tanh", call: call(api.tanh), valid: () => [live()] },
+    { name: "tanhBackward", export: "tanhBackward", call: call(api.tanhBackward), valid: () => { const s = live(); return [s, s]; } },
+    { name: "leakyRelu", export: "leakyRelu", call: call(api.leakyRelu), valid: () => [live(), slope()] },
+    { name: "leakyReluBackward", export: "leakyReluBackward", call: call(api.leakyReluBackward), valid: () => { const s = live(); return [s, s, slope()]; } },
+    { name: "mseLoss", export: "mseLoss", call: call(api.mseLoss), keys: ["grad"], valid: () => { const s = live(); return [s, s, rng.pick([undefined, { grad: false }, { grad: true }])]; } },
+    { name: "maxPool2d", export: "maxPool2d", call: call(api.maxPool2d), keys: MAX_POOL_KEYS, weight: 2, valid: () => [rng.pick([t.x, t.odd, t.xb]), rng.pick(maxPools).options()] },
+    {
+      name: "maxPool2dBackward", export: "maxPool2dBackward", call: call(api.maxPool2dBackward), keys: MAX_POOL_KEYS, weight: 2,
+      valid: () => { const p = rng.pick(maxPools); return [p.dy, t.x, p.options()]; },
+    },
+    { name: "avgPool2d", export: "avgPool2d", call: call(api.avgPool2d), keys: AVG_POOL_KEYS, weight: 2, valid: () => [rng.pick([t.x, t.odd, t.xb]), rng.pick(avgPools).options()] },
+    {
+      name: "avgPool2dBackward", export: "avgPool2dBackward", call: call(api.avgPool2dBackward), keys: AVG_POOL_KEYS, weight: 2,
+      valid: () => { const p = rng.pick(avgPools); return [p.dy, t.x, p.options()]; },
+    },
+    { name: "adaptiveAvgPool2d", export: "adaptiveAvgPool2d", call: call(api.adaptiveAvgPool2d), valid: () => [rng.pick([t.x, t.odd, t.xb]), adaptive().size] },
+    {
+      name: "adaptiveAvgPool2dBackward", export: "adaptiveAvgPool2dBackward", call: call(api.adaptiveAvgPool2dBackward),
+      valid: () => { const p = adaptive(); return [p.dy, t.x, p.size]; },
+    },
     { name: "reshape", export: "reshape", call: call(api.reshape), valid: () => { const s = live(); return [s, rng.pick([[s.size], [1, s.size], [s.size, 1, 1]])]; } },
     { name: "softmaxCrossEntropy", export: "softmaxCrossEntropy", call: call(api.softmaxCrossEntropy), keys: ["grad"], valid: () => [t.logits, labels(), rng.pick([undefined, { grad: false }, { grad: true }])] },
     { name: "countCorrect", export: "countCorrect", call: call(api.countCorrect), valid: () => [t.logits, labels()] },
@@ -542,6 +585,18 @@ function buildWorld(label: string, api: Api, defaults: World["defaults"], rt: Ru
     { name: "new Linear", export: "Linear", call: construct(api.Linear), keys: ["inFeatures", "outFeatures", "bias", "seed", "runtime"], valid: () => [{ inFeatures: 5, outFeatures: 4, runtime: rt, ...maybe({ bias: false, seed: 3 }) }] },
     { name: "new ReLU", export: "ReLU", call: construct(api.ReLU), valid: () => [], weight: 0.2 },
     { name: "new MaxPool2x2", export: "MaxPool2x2", call: construct(api.MaxPool2x2), valid: () => [], weight: 0.2 },
+    { name: "new Sigmoid", export: "Sigmoid", call: construct(api.Sigmoid), valid: () => [], weight: 0.2 },
+    { name: "new Tanh", export: "Tanh", call: construct(api.Tanh), valid: () => [], weight: 0.2 },
+    { name: "new LeakyReLU", export: "LeakyReLU", call: construct(api.LeakyReLU), keys: ["negativeSlope"], valid: () => [rng.pick([undefined, {}, { negativeSlope: 0.1 }])], weight: 0.5 },
+    { name: "new Dropout", export: "Dropout", call: construct(api.Dropout), keys: ["p", "seed"], valid: () => [rng.pick([undefined, {}, { p: 0.2 }, { p: 0.5, seed: 3 }])], weight: 0.5 },
+    { name: "new MaxPool2d", export: "MaxPool2d", call: construct(api.MaxPool2d), keys: MAX_POOL_KEYS, valid: () => [rng.pick(maxPools).options()], weight: 0.5 },
+    { name: "new AvgPool2d", export: "AvgPool2d", call: construct(api.AvgPool2d), keys: AVG_POOL_KEYS, valid: () => [rng.pick(avgPools).options()], weight: 0.5 },
+    { name: "new AdaptiveAvgPool2d", export: "AdaptiveAvgPool2d", call: construct(api.AdaptiveAvgPool2d), valid: () => [adaptive().size], weight: 0.5 },
+    {
+      name: "new BatchNorm2d", export: "BatchNorm2d", call: construct(api.BatchNorm2d), keys: BATCH_NORM_KEYS,
+      valid: () => [{ numFeatures: 3, runtime: rt, ...rng.pick([{}, { affine: false }, { trackRunningStats: false, eps: 1e-3 }, { momentum: 0.5 }]) }],
+    },
+    { name: "new Residual", export: "Residual", call: construct(api.Residual), valid: () => [rng.pick(layers), rng.pick([undefined, null, layers[2], layers[5]])] },
     { name: "new Flatten", export: "Flatten", call: construct(api.Flatten), valid: () => [], weight: 0.2 },
     { name: "new Sequential", export: "Sequential", call: construct(api.Sequential), valid: () => [layersFor()] },
     { name: "new SGD", export: "SGD", call: construct(api.SGD), keys: ["lr", "momentum", "weightDecay"], valid: () => [rng.pick([lin, conv]).parameters(), sgdOptions()] },
@@ -614,6 +669,10 @@ function layerSessions(world: World, t: Named, rng: Rng, tensors: Tensor[]): Ses
     { name: `${name}#zeroGrad`, export: name, call: (a) => (layer.zeroGrad as (...x: unknown[]) => void)(...a), valid: () => [], weight: 0.5 },
     { name: `${name}#dispose`, export: name, call: () => layer.dispose(), valid: () => [], weight: 0.3, frees: true },
     { name: `${name}#name`, export: name, call: () => String((layer as { name?: unknown }).name), valid: () => [], weight: 0.2 },
+    ...(typeof layer.train === "function" ? [
+      { name: `${name}#train`, export: name, call: (a: unknown[]) => (layer.train as (...x: unknown[]) => unknown)(...a), valid: () => [rng.pick([undefined, true, false])], weight: 0.5 },
+      { name: `${name}#eval`, export: name, call: (a: unknown[]) => (layer.eval as (...x: unknown[]) => unknown)(...a), valid: () => [], weight: 0.3 },
+    ] : []),
     ...extra,
   ];
   const layerSession = (name: string, make: () => Layer, x: () => Tensor, dy: () => Tensor, weight = 1, holdsActivations = false): Session => ({
@@ -676,6 +735,19 @@ function layerSessions(world: World, t: Named, rng: Rng, tensors: Tensor[]): Ses
     layerSession("ReLU", () => new api.ReLU(), () => t.odd!, () => t.odd!, 0.5),
     layerSession("MaxPool2x2", () => new api.MaxPool2x2(), () => t.x!, () => t.pooled!, 0.5),
     layerSession("Flatten", () => new api.Flatten(), () => t.x!, () => t.flat!, 0.5),
+    layerSession("Sigmoid", () => new api.Sigmoid(), () => t.odd!, () => t.odd!, 0.3),
+    layerSession("Tanh", () => new api.Tanh(), () => t.odd!, () => t.odd!, 0.3),
+    layerSession("LeakyReLU", () => new api.LeakyReLU({ negativeSlope: 0.1 }), () => t.odd!, () => t.odd!, 0.3),
+    layerSession("MaxPool2d", () => new api.MaxPool2d({ kernelSize: 3, stride: 2, pad: 1 }), () => t.x!, () => t.pooled!, 0.5),
+    layerSession("AvgPool2d", () => new api.AvgPool2d({ kernelSize: 3, stride: 1, pad: 1, countIncludePad: false }), () => t.x!, () => t.x!, 0.5),
+    layerSession("AdaptiveAvgPool2d", () => new api.AdaptiveAvgPool2d([3, 3]), () => t.x!, () => t.pooled!, 0.5),
+    layerSession("BatchNorm2d", () => new api.BatchNorm2d({ numFeatures: 3, runtime: rt }), () => t.x!, () => t.x!),
+    // Dropout keeps its mask between calls (freed by dispose), as Sequential keeps its activations.
+    layerSession("Dropout", () => new api.Dropout({ p: 0.5, seed: rng.int(9) }), () => t.x!, () => t.x!, 0.5, true),
+    layerSession("Residual", () => new api.Residual(
+      new api.Sequential([new api.Conv2d({ inChannels: 3, outChannels: 3, kernelSize: 3, pad: 1, runtime: rt }), new api.BatchNorm2d({ numFeatures: 3, runtime: rt }), new api.ReLU()]),
+      rng.chance(0.5) ? new api.Conv2d({ inChannels: 3, outChannels: 3, kernelSize: 1, runtime: rt }) : undefined,
+    ), () => t.x!, () => t.x!, 1, true),
     layerSession("Sequential", () => new api.Sequential([
       new api.Conv2d({ inChannels: 3, outChannels: 4, kernelSize: 3, runtime: rt }), new api.ReLU(), new api.MaxPool2x2(), new api.Flatten(),
       identityLayer(), new api.Linear({ inFeatures: 16, outFeatures: 3, runtime: rt }),
@@ -758,6 +830,11 @@ async function reference(api: Api, rt: Runtime): Promise<Uint32Array[]> {
   take(loss.grad);
   out.push(new Uint32Array(Float64Array.of(loss.loss).buffer));
   take(api.maxPool2x2(take(api.relu(xs))));
+  take(api.maxPool2d(take(api.sigmoid(xs)), { kernelSize: 3, stride: 2, pad: 1 }));
+  take(api.avgPool2dBackward(take(api.avgPool2d(take(api.tanh(xs)), { kernelSize: 2 })), xs, { kernelSize: 2 }));
+  const bn = new api.BatchNorm2d({ numFeatures: 4, runtime: rt });
+  made.push(bn);
+  take(bn.backward(take(bn.forward(xs))));
   for (const m of made) m.dispose();
   return out;
 }

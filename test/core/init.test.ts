@@ -78,6 +78,23 @@ describe("init", () => {
     expect(await codeOf(init({ wasm: new Response("not found", { status: 404 }) }))).toBe(ErrorCode.INIT);
   });
 
+  it("every build exports each function and global js/core/kernels.ts types, and ABI_VERSION matches the API's", async () => {
+    const source = await readFile(new URL("../../js/core/kernels.ts", import.meta.url), "utf8");
+    const body = source.slice(source.indexOf("export interface KernelExports {"), source.indexOf("\n}\n", source.indexOf("export interface KernelExports {")));
+    const names = [...body.matchAll(/^  (?:readonly )?(\w+)[(:]/gm)].map((m) => m[1]!);
+    expect(names.length).toBeGreaterThan(40);
+    const apiVersion = Number(/const ABI_VERSION = (\d+);/.exec(source)![1]);
+    for (const file of ["conv2d-simd", "conv2d-relaxed", "conv2d-simd-threads", "conv2d-relaxed-threads"]) {
+      const module = await WebAssembly.compile(await readFile(new URL(`../../build/${file}.wasm`, import.meta.url)));
+      const exported = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
+      const missing = names.filter((n) => !exported.has(n) && !(n === "memory" && file.endsWith("threads")));
+      expect(missing, file).toEqual([]);
+      expect(exported.has("ABI_VERSION"), file).toBe(true);
+    }
+    const contract = await readFile(new URL("../../assembly/contract.ts", import.meta.url), "utf8");
+    expect(Number(/export const ABI_VERSION: i32 = (\d+);/.exec(contract)![1])).toBe(apiVersion);
+  });
+
   it("checks its options", async () => {
     expect(await codeOf(init({ wasm: wasmUrl, workers: 2 } as never))).toBe(ErrorCode.UNKNOWN_OPTION);
     // The single-thread build cannot share its memory with workers.

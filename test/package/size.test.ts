@@ -9,8 +9,11 @@ import { bundleSizes, measureSizes, quotedFigures, quotedInDocuments, type Sizes
 /** Issue 4's limits: a module small enough to ship in a page without thinking about it. */
 const WASM_LIMIT_BYTES = 64 * 1024;
 const JS_LIMIT_BYTES = 30 * 1024;
-/** Everything, the training layers and the thread pool included: still small beside any ML framework. */
-const WHOLE_JS_LIMIT_BYTES = 50 * 1024;
+/**
+ * Everything, the training layers (issue 12's ResNet and autoencoder layers among them) and the thread
+ * pool included: still small beside any ML framework. An app pays for the layers it imports only.
+ */
+const WHOLE_JS_LIMIT_BYTES = 80 * 1024;
 
 describe("package.json", () => {
   it("exports the entry with its types first, is free of side effects and depends on @assemblyscript/loader only", async () => {
@@ -46,7 +49,7 @@ describe("size", () => {
     expect(sizes.convolution.onDemand.bytes).toBeGreaterThan(2_000);
   });
 
-  it("the whole package's JS, training layers, optimisers and thread pool included, is at most 50 KB minified", async () => {
+  it("the whole package's JS, training layers, optimisers and thread pool included, is at most 80 KB minified", async () => {
     const total = sizes.whole.upFront.bytes + sizes.whole.onDemand.bytes;
     const one = await bundleSizes(`export { conv2d } from "./dist/index.js";`);
     expect(total).toBeGreaterThan(one.upFront.bytes + one.onDemand.bytes);
