@@ -44,11 +44,11 @@ const MAX_KEYS = ["kernelSize", "stride", "pad", "dilation", "ceilMode"];
 const AVG_KEYS = ["kernelSize", "stride", "pad", "ceilMode", "countIncludePad"];
 
 /** A size option: a positive (or, min 0, non-negative) integer for both axes, or [h, w]. */
-function pairOf(value: unknown, fallback: [number, number] | undefined, min: number, where: string, argument: string): [number, number] {
+function pairOf(value: unknown, fallback: [number, number] | undefined, min: number, where: string, argument: string, code: ErrorCode): [number, number] {
   if (value === undefined && fallback) return fallback;
   const values = Array.isArray(value) ? Array.from(value as unknown[]) : [value, value];
   if (values.length !== 2 || !values.every((v) => typeof v === "number" && Number.isInteger(v) && v >= min && v <= 2 ** 28)) {
-    fail(min > 0 ? ErrorCode.DIMENSION : ErrorCode.PAD, where, argument,
+    fail(code, where, argument,
       `a ${min > 0 ? "positive" : "non-negative"} integer or [height, width] of them`, describe(value));
   }
   return [values[0] as number, values[1] as number];
@@ -68,10 +68,10 @@ function outputSize(size: number, kernel: number, pad: number, stride: number, d
 function pooling(x: Tensor, options: unknown, keys: readonly string[], max: boolean, where: string): Pooling {
   requireRank(x, 4, "[N, C, H, W]", where, "x");
   const opts = requireOptionsObject(options as object, keys, where) as Partial<MaxPool2dOptions & AvgPool2dOptions>;
-  const [KH, KW] = pairOf(opts.kernelSize, undefined, 1, where, "options.kernelSize");
-  const [sH, sW] = pairOf(opts.stride, [KH, KW], 1, where, "options.stride");
-  const [dH, dW] = max ? pairOf(opts.dilation, [1, 1], 1, where, "options.dilation") : [1, 1];
-  const [pH, pW] = pairOf(opts.pad, [0, 0], 0, where, "options.pad");
+  const [KH, KW] = pairOf(opts.kernelSize, undefined, 1, where, "options.kernelSize", ErrorCode.DIMENSION);
+  const [sH, sW] = pairOf(opts.stride, [KH, KW], 1, where, "options.stride", ErrorCode.STRIDE);
+  const [dH, dW] = max ? pairOf(opts.dilation, [1, 1], 1, where, "options.dilation", ErrorCode.DILATION) : [1, 1];
+  const [pH, pW] = pairOf(opts.pad, [0, 0], 0, where, "options.pad", ErrorCode.PAD);
   const ceil = booleanOption(opts.ceilMode, false, where, "options.ceilMode");
   const countIncludePad = booleanOption(opts.countIncludePad, true, where, "options.countIncludePad");
   // PyTorch: a pad of more than half the (dilated) window would leave windows of padding alone.
@@ -134,7 +134,7 @@ function avgGradient(dy: Tensor, x: Tensor, options: AvgPool2dOptions, where: st
 /** [Ho, Wo] of an adaptive pooling: a positive integer for both, or [Ho, Wo]. */
 function adaptiveSize(x: Tensor, outputSize: unknown, where: string): [number, number] {
   requireRank(x, 4, "[N, C, H, W]", where, "x");
-  return pairOf(outputSize, undefined, 1, where, "outputSize");
+  return pairOf(outputSize, undefined, 1, where, "outputSize", ErrorCode.DIMENSION);
 }
 
 function adaptiveForward(x: Tensor, outputSize: Pair, where: string): Tensor {
@@ -224,7 +224,7 @@ export class AvgPool2d extends ParameterFreeLayer {
 export class AdaptiveAvgPool2d extends ParameterFreeLayer {
   readonly outputSize: readonly [number, number];
   constructor(outputSize: Pair) {
-    const size = pairOf(outputSize, undefined, 1, "AdaptiveAvgPool2d", "outputSize");
+    const size = pairOf(outputSize, undefined, 1, "AdaptiveAvgPool2d", "outputSize", ErrorCode.DIMENSION);
     super("AdaptiveAvgPool2d", (x, where) => adaptiveForward(x, size, where), (dy, x, where) => adaptiveGradient(dy, x, size, where));
     this.outputSize = Object.freeze(size);
   }

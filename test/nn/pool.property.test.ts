@@ -146,7 +146,7 @@ describe.each(BUILDS)("the %s build", (build) => {
         [() => avgPool2d(tensor([1, 2, 3, 4], [2, 2], runtime), { kernelSize: 1 }), ErrorCode.RANK, "avgPool2d", "x"],
         [() => avgPool2dBackward(tensor(new Float32Array(4), [1, 1, 1, 4], runtime), x, { kernelSize: 2 }), ErrorCode.GRAD_SHAPE, "avgPool2dBackward", "dy"],
         [() => adaptiveAvgPool2d(x, [2, 0]), ErrorCode.DIMENSION, "adaptiveAvgPool2d", "outputSize"],
-        [() => new MaxPool2d({ kernelSize: [2, 2], stride: 1.5 }), ErrorCode.DIMENSION, "MaxPool2d", "options.stride"],
+        [() => new MaxPool2d({ kernelSize: [2, 2], stride: 1.5 }), ErrorCode.STRIDE, "MaxPool2d", "options.stride"],
         [() => new AvgPool2d({ kernelSize: 3, ceilMode: "yes" as never }), ErrorCode.INVALID_OPTION, "AvgPool2d", "options.ceilMode"],
         [() => new MaxPool2d({ kernelSize: 2 }).backward(x), ErrorCode.INVALID_OPTION, "MaxPool2d.backward", "this"],
       ];
