@@ -1,10 +1,9 @@
 // The LeNet-style network and its training loop, shared by npm start, the browser worker and the tests.
 
-import {
-  Sequential, Conv2d, ReLU, MaxPool2x2, Flatten, Linear, Adam, softmaxCrossEntropy, countCorrect, tensor, scope,
-} from "wasm-conv2d";
-import { CLASSES, IMAGE_SIZE, PIXELS, epochBatches } from "./data.mjs";
+import { Sequential, Conv2d, ReLU, MaxPool2x2, Flatten, Linear } from "wasm-conv2d";
+import { CLASSES } from "./data.mjs";
 import { DEFAULTS } from "./defaults.mjs";
+import { TimedLayer, evaluate, trainModel } from "./trainer.mjs";
 
 export { DEFAULTS };
 
@@ -25,85 +24,16 @@ export function leNet(seed, timers = null) {
 }
 
 /**
- * Trains a fresh LeNet with Adam on data.train and evaluates on data.test after each epoch. Calls
- * onBatch({ epoch, batch, batches, loss }) after every step and onEpoch({ epoch, loss, trainAccuracy,
- * testAccuracy, seconds, convForwardSeconds, convBackwardSeconds, evaluationSeconds }) after every
- * epoch: seconds and the conv times cover the training steps alone, the test-set evaluation is timed
- * apart. Synchronous; returns { model, history } (dispose the model when done).
+ * Trains a fresh LeNet with Adam on data.train (the learning rate lr·lrDecay^(epoch − 1)) and
+ * evaluates on data.test after each epoch; callbacks and history as trainModel's (trainer.mjs).
+ * Synchronous; returns { model, history } (dispose the model when done).
  */
-export function train(data, options = {}, { onBatch = () => {}, onEpoch = () => {} } = {}) {
-  const { epochs, batchSize, lr, lrDecay, seed, maxShift } = { ...DEFAULTS, ...options };
-  const trainSize = Math.min(options.trainSize ?? DEFAULTS.trainSize, data.train.count);
+export function train(data, options = {}, callbacks = {}) {
+  const settings = { ...DEFAULTS, ...options };
   const timers = { forward: 0, backward: 0 };
-  const model = leNet(seed, timers);
-  const optimizer = new Adam(model.parameters(), { lr });
-  const history = [];
-  try {
-    for (let epoch = 1; epoch <= epochs; epoch++) {
-      optimizer.lr = lr * lrDecay ** (epoch - 1);
-      timers.forward = timers.backward = 0;
-      const start = performance.now();
-      let lossSum = 0, correct = 0;
-      for (const batch of epochBatches(data.train, { trainSize, batchSize, seed, epoch, maxShift })) {
-        const { loss, hits } = scope(() => {
-          const x = tensor(batch.images, [batch.count, 1, IMAGE_SIZE, IMAGE_SIZE]);
-          const logits = model.forward(x);
-          const { loss, grad } = softmaxCrossEntropy(logits, batch.labels);
-          const hits = countCorrect(logits, batch.labels);
-          optimizer.zeroGrad();
-          model.backward(grad, { inputGrad: false });
-          optimizer.step();
-          return { loss, hits };
-        });
-        lossSum += loss * batch.count;
-        correct += hits;
-        onBatch({ epoch, batch: batch.index + 1, batches: batch.batches, loss });
-      }
-      const seconds = (performance.now() - start) / 1000;
-      const convForwardSeconds = timers.forward / 1000, convBackwardSeconds = timers.backward / 1000;
-      const evaluationStart = performance.now();
-      const testAccuracy = evaluate(model, data.test);
-      const record = {
-        epoch, loss: lossSum / trainSize, trainAccuracy: correct / trainSize, testAccuracy,
-        seconds, convForwardSeconds, convBackwardSeconds, evaluationSeconds: (performance.now() - evaluationStart) / 1000,
-      };
-      history.push(record);
-      onEpoch(record);
-    }
-  } finally {
-    optimizer.dispose();
-  }
+  const model = leNet(settings.seed, timers);
+  const history = trainModel(model, data, settings, (epoch) => settings.lr * settings.lrDecay ** (epoch - 1), timers, callbacks);
   return { model, history };
 }
 
-/** The share of `set` ({ images, labels, count }) the model classifies right, in batches of 500. */
-export function evaluate(model, set, batchSize = 500) {
-  let correct = 0;
-  for (let first = 0; first < set.count; first += batchSize) {
-    const count = Math.min(batchSize, set.count - first);
-    correct += scope(() => {
-      const x = tensor(set.images.subarray(first * PIXELS, (first + count) * PIXELS), [count, 1, IMAGE_SIZE, IMAGE_SIZE]);
-      return countCorrect(model.forward(x), set.labels.subarray(first, first + count));
-    });
-  }
-  return correct / set.count;
-}
-
-/** A layer that adds the wall time of its forward and backward calls to timers.forward and timers.backward (ms). */
-class TimedLayer {
-  constructor(layer, timers) {
-    this.layer = layer;
-    this.timers = timers;
-  }
-  forward(x) {
-    const start = performance.now();
-    try { return this.layer.forward(x); } finally { this.timers.forward += performance.now() - start; }
-  }
-  backward(dy, options) {
-    const start = performance.now();
-    try { return this.layer.backward(dy, options); } finally { this.timers.backward += performance.now() - start; }
-  }
-  parameters() { return this.layer.parameters(); }
-  zeroGrad() { this.layer.zeroGrad(); }
-  dispose() { this.layer.dispose(); }
-}
+export { evaluate };
