@@ -3,3 +3,9 @@
 export const DEFAULTS: Readonly<{
   epochs: number; batchSize: number; lr: number; lrDecay: number; maxShift: number; seed: number; trainSize: number;
 }>;
+export const RESNET_DEFAULTS: Readonly<{
+  epochs: number; batchSize: number; lr: number; maxShift: number; seed: number; trainSize: number;
+}>;
+export const AUTOENCODER_DEFAULTS: Readonly<{
+  epochs: number; batchSize: number; lr: number; lrDecay: number; maxShift: number; seed: number; trainSize: number;
+}>;
