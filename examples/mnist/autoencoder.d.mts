@@ -1,0 +1,37 @@
+// Types for examples/mnist/autoencoder.mjs, so TypeScript tests can import the autoencoder's training loop.
+
+import type { Sequential } from "wasm-conv2d";
+import type { DigitSet } from "./data.mjs";
+
+export interface AutoencoderOptions {
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  lrDecay?: number;
+  maxShift?: number;
+  seed?: number;
+  trainSize?: number;
+}
+
+export interface AutoencoderEpoch {
+  epoch: number;
+  loss: number;
+  testError: number;
+  seconds: number;
+  evaluationSeconds: number;
+}
+
+export { AUTOENCODER_DEFAULTS } from "./defaults.mjs";
+export function autoencoder(seed: number): Sequential;
+export function pixelsOf(standardised: Float32Array): Float32Array;
+export function trainAutoencoder(
+  data: { train: DigitSet; test: DigitSet },
+  options?: AutoencoderOptions,
+  callbacks?: {
+    onBatch?: (progress: { epoch: number; batch: number; batches: number; loss: number }) => void;
+    onEpoch?: (record: AutoencoderEpoch) => void;
+  },
+): { model: Sequential; history: AutoencoderEpoch[] };
+export function reconstructionError(model: Sequential, set: DigitSet, batchSize?: number): number;
+export function meanImageError(data: { train: DigitSet; test: DigitSet }): number;
+export function reconstruct(model: Sequential, set: DigitSet, count: number): Float32Array;
