@@ -1,7 +1,8 @@
-// The cross-runtime fingerprint: SHA-256 of out, dx, dw and db (float32 bytes) over a fixed list of seeded configurations.
+// The cross-runtime fingerprint: SHA-256 of out, dx, dw and db (float32 bytes) over a fixed list of seeded configurations, then of every newer layer (layers.ts).
 
 import type * as Api from "../../dist/index.js";
 import { randomCases, caseOptions, randomData, type PortableCase } from "./cases.ts";
+import { layerResults } from "./layers.ts";
 
 /**
  * Fixed, not drawn per run: the same inputs must reach every engine. Random small cases cover every
@@ -30,9 +31,9 @@ export function caseResults(api: typeof Api, runtime: Api.Runtime, c: PortableCa
   });
 }
 
-/** Hex SHA-256 over every case's out, dx, dw, db bytes in order (crypto.subtle exists in all five runtimes). */
+/** Hex SHA-256 over every case's out, dx, dw, db bytes in order, then the layers' (crypto.subtle exists in all five runtimes). */
 export async function resultsHash(api: typeof Api, runtime: Api.Runtime): Promise<string> {
-  const parts = HASH_CASES.flatMap((c) => caseResults(api, runtime, c));
+  const parts = [...HASH_CASES.flatMap((c) => caseResults(api, runtime, c)), ...layerResults(api, runtime)];
   const bytes = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
   let offset = 0;
   for (const p of parts) {

@@ -6,6 +6,7 @@ import { referenceConv2d, firstMismatch } from "../reference/conv2d.ts";
 import { randomCases, referenceConfig, caseOptions, randomData, type PortableCase } from "./cases.ts";
 import { resultsHash } from "./hash.ts";
 import { runtimeName } from "../../bench/lib/runtime-name.ts";
+import { LAYER_ERROR_CASES, layerErrorCatalogue, layerReferenceComparison, resnetBlockNoLeak } from "./layers.ts";
 
 export type ConvApi = typeof Api;
 
@@ -33,7 +34,7 @@ export interface SuiteReport {
   seed: number;
   passed: boolean;
   checks: CheckResult[];
-  /** SHA-256 of out, dx, dw, db over the fixed configurations of hash.ts (fixed SIMD build). */
+  /** SHA-256 of out, dx, dw, db over the fixed configurations of hash.ts and the layers' results of layers.ts (fixed SIMD build). */
   hash: string;
 }
 
@@ -64,6 +65,13 @@ export async function runPortableSuite(api: ConvApi, options: SuiteOptions): Pro
     async () => errorCatalogue(api, runtime, await load()), `${ERROR_CASES} error cases`);
   await record("tensors read and compute correctly after memory.grow detached the old buffer", () => memoryGrowth(api, runtime), "ok");
   await record("200 forward/backward steps in scope() leave bytes in use and the memory size unchanged", () => noLeak(api, runtime), "flat");
+  const layerCases = Math.max(20, Math.round(cases / 5));
+  await record(`transposed convolution, pooling, batch norm, activations and MSE match the float64 references on ${layerCases} random cases each`,
+    () => layerReferenceComparison(api, runtime, seed, layerCases), `${layerCases} cases, seed ${seed}`);
+  await record("bad input to the transposed convolution, pooling, batch norm, dropout and loss throws a ConvError with its code and leaks nothing",
+    () => layerErrorCatalogue(api, runtime), `${LAYER_ERROR_CASES} error cases`);
+  await record("200 training steps of a ResNet block (batch norm, residual, dropout, transposed conv, pooling) leave memory flat",
+    () => resnetBlockNoLeak(api, runtime, 200), "flat");
   let hash = "";
   await record("results hash (fixed SIMD build)", async () => {
     hash = await resultsHash(api, await load());
