@@ -86,6 +86,36 @@ export const MUTANTS = [
     "for (const p of this.params.slice(0, -1)) p.grad.write(new Float32Array(p.grad.size));"],
   ["linear: db accumulated into dw's address", "js/nn/linear.ts",
     "if (targets.db) k.linearDb(dy, targets.db, s.batch, s.outFeatures, flag);", "if (targets.db) k.linearDb(dy, targets.dw, s.batch, s.outFeatures, flag);"],
+  // assembly/pool/pool2d.ts: the interior runs, PyTorch's max rules, the divisor, adaptive windows.
+  ["pool: max's four-output runs reach one output past the interior", "assembly/pool/pool2d.ts",
+    "if (rowInside && ow >= wLo && ow + 4 <= wHi) {\n        // Four outputs at once", "if (rowInside && ow >= wLo && ow + 4 <= wHi + 1) {\n        // Four outputs at once"],
+  ["pool: NaN ignored by the vector max", "assembly/pool/pool2d.ts",
+    "const take = v128.or(f32x4.gt(v, best), f32x4.ne(v, v));", "const take = f32x4.gt(v, best);"],
+  ["pool: ties go to the last maximum near the edges", "assembly/pool/pool2d.ts", "if (index < 0 || v > best || v != v) {", "if (index < 0 || v >= best || v != v) {"],
+  ["pool: average's divisor not clipped to the padded input", "assembly/pool/pool2d.ts",
+    "let h1 = min(h0 + KH, H + pH), w1 = min(w0 + KW, W + pW);", "let h1 = h0 + KH, w1 = w0 + KW;"],
+  ["pool: average backward's strided fourth lane one column off", "assembly/pool/pool2d.ts",
+    "addLanes(dx, i32x4(at, at + sW, at + 2 * sW, at + 3 * sW), g);", "addLanes(dx, i32x4(at, at + sW, at + 2 * sW, at + 3 * sW - 1), g);"],
+  ["pool: adaptive windows end rounded down", "assembly/pool/pool2d.ts",
+    "return <i32>(((<i64>(o + 1) * <i64>size) + <i64>out - 1) / <i64>out);", "return <i32>((<i64>(o + 1) * <i64>size) / <i64>out);"],
+  ["pool: adaptive row sums drop their tail", "assembly/pool/pool2d.ts", "for (; w < w1; w++) tail += load<f32>(row + (<usize>w << 2));", ""],
+  // assembly/norm/batch_norm.ts: the backward's terms, the running update, the sums' tails.
+  ["batch norm: backward without the mean of dy (vector lanes)", "assembly/norm/batch_norm.ts",
+    "const inner = f32x4.sub(f32x4.sub(v128.load(dy + at), mdy), f32x4.mul(xhat, mdx));", "const inner = f32x4.sub(v128.load(dy + at), f32x4.mul(xhat, mdx));"],
+  ["batch norm: running variance not unbiased", "assembly/norm/batch_norm.ts", "const unbias = <f32>(count / (count - 1));", "const unbias: f32 = 1;"],
+  ["batch norm: channel sums drop the scalar tail", "assembly/norm/batch_norm.ts",
+    "tail += form == SUM ? d : d * (form == SQUARE ? d : load<f32>(b + (<usize>i << 2)));", ""],
+  ["batch norm: eval-mode backward through the batch's statistics", "js/nn/batch-norm.ts", "    this.batchStatistics = batch;\n", "    this.batchStatistics = true;\n"],
+  // assembly/activation and assembly/loss: the tails and the factors.
+  ["dropout: the scalar tail keeps every element", "assembly/activation/dropout.ts",
+    "const m: f32 = u >= p ? f32x4.extract_lane(scale, 0) : 0;", "const m: f32 = f32x4.extract_lane(scale, 0);"],
+  ["dropout: backward drops the tail", "assembly/activation/dropout.ts", "    store<f32>(dx + o, load<f32>(dy + o) * load<f32>(mask + o));\n", ""],
+  ["sigmoid: backward's scalar tail with σ² for σ(1 − σ)", "assembly/activation/sigmoid.ts",
+    "store<f32>(dx + o, load<f32>(dy + o) * (s * (1 - s)));", "store<f32>(dx + o, load<f32>(dy + o) * (s * s));"],
+  ["mse: the gradient without its factor 2", "assembly/loss/mse.ts", "const scale = f32x4.splat(<f32>(2.0 / <f64>count));", "const scale = f32x4.splat(<f32>(1.0 / <f64>count));"],
+  // js/nn/residual.ts: both paths' gradients.
+  ["residual: backward adds dy for the shortcut's dx (as if it were the identity)", "js/nn/residual.ts",
+    "return sum(runtime, main!, other!, where,", "return sum(runtime, main!, dy, where,"],
 ];
 
 const DEFAULT_TESTS = "test/core test/conv test/threads test/nn test/api test/examples";
