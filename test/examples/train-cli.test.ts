@@ -1,23 +1,9 @@
 // npm start's program as users run it: the gradient-check table, epochs, and the last line "test accuracy: NN.NN%".
 
 import { describe, it, expect } from "vitest";
-import { execFile } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
+import { program } from "../helpers/program.js";
 
-const run = promisify(execFile);
-const script = fileURLToPath(new URL("../../examples/train-mnist.mjs", import.meta.url));
-
-/** Runs the trainer; resolves to { code, stdout, stderr } whatever the exit status. */
-async function trainer(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [script, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const trainer = program("train-mnist.mjs");
 
 describe("examples/train-mnist.mjs (npm start)", () => {
   it("prints the passing gradient-check table, one line per epoch, and ends with the test accuracy", async () => {

@@ -1,22 +1,9 @@
 // npm run train:resnet as users run it: one line per epoch, the summary lines, the same numbers on 1 and 2 threads, its options checked.
 
 import { describe, it, expect } from "vitest";
-import { execFile } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
+import { program } from "../helpers/program.js";
 
-const run = promisify(execFile);
-const script = fileURLToPath(new URL("../../examples/train-resnet.mjs", import.meta.url));
-
-async function trainer(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [script, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const trainer = program("train-resnet.mjs");
 
 const numbers = (stdout: string) => stdout.split("\n").filter((l) => /^epoch /.test(l)).map((l) => l.match(/loss \S+ +train \S+ +test \S+/)?.[0]);
 
