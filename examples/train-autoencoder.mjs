@@ -2,7 +2,7 @@
 
 import { writeFileSync } from "node:fs";
 import { init } from "wasm-conv2d";
-import { describeRuntime, integer, parseOptions, real, text } from "./mnist/cli.mjs";
+import { describeRuntime, parseOptions, text, trainingOptions } from "./mnist/cli.mjs";
 import { splitDigits } from "./mnist/data.mjs";
 import { loadDigitsNode } from "./mnist/load-node.mjs";
 import { AUTOENCODER_DEFAULTS as DEFAULTS, meanImageError, pixelsOf, reconstruct, trainAutoencoder } from "./mnist/autoencoder.mjs";
@@ -27,15 +27,7 @@ Options:
   --threads N|auto  threads for the convolutions (default auto: every core); the results are the same bits
   --help            this text`;
 
-const { options, threads } = parseOptions(HELP, [
-  integer("epochs", "epochs", DEFAULTS.epochs, 1, 1000),
-  integer("batch-size", "batchSize", DEFAULTS.batchSize, 1, 8000),
-  real("lr", "lr", DEFAULTS.lr, (v) => v > 0 && v < 10, "a number in (0, 10)"),
-  real("lr-decay", "lrDecay", DEFAULTS.lrDecay, (v) => v > 0 && v <= 1, "a number in (0, 1]"),
-  integer("seed", "seed", DEFAULTS.seed, 0, 2 ** 20),
-  integer("train", "trainSize", DEFAULTS.trainSize, 1, 8000),
-  text("out", "out", "autoencoder.png"),
-]);
+const { options, threads } = parseOptions(HELP, [...trainingOptions(DEFAULTS, { shift: false }), text("out", "out", "autoencoder.png")]);
 
 const runtime = await init({ simd: "fixed", threads });
 console.log(describeRuntime(runtime));

@@ -2,7 +2,7 @@
 
 import { init } from "wasm-conv2d";
 import { printGradcheckTable } from "./gradcheck-table.mjs";
-import { describeRuntime, integer, parseOptions, printAccuracy, real, trainWithReport } from "./mnist/cli.mjs";
+import { describeRuntime, parseOptions, printAccuracy, trainWithReport, trainingOptions } from "./mnist/cli.mjs";
 import { splitDigits } from "./mnist/data.mjs";
 import { loadDigitsNode } from "./mnist/load-node.mjs";
 import { DEFAULTS, train } from "./mnist/lenet.mjs";
@@ -23,15 +23,7 @@ Options:
   --threads N|auto  threads for the convolutions (default auto: every core); the results are the same bits
   --help            this text`;
 
-const { options, threads } = parseOptions(HELP, [
-  integer("epochs", "epochs", DEFAULTS.epochs, 1, 1000),
-  integer("batch-size", "batchSize", DEFAULTS.batchSize, 1, 8000),
-  real("lr", "lr", DEFAULTS.lr, (v) => v > 0 && v < 10, "a number in (0, 10)"),
-  real("lr-decay", "lrDecay", DEFAULTS.lrDecay, (v) => v > 0 && v <= 1, "a number in (0, 1]"),
-  integer("shift", "maxShift", DEFAULTS.maxShift, 0, 8),
-  integer("seed", "seed", DEFAULTS.seed, 0, 2 ** 20),
-  integer("train", "trainSize", DEFAULTS.trainSize, 1, 8000),
-]);
+const { options, threads } = parseOptions(HELP, trainingOptions(DEFAULTS));
 
 // The fixed-SIMD build computes the same bits on every engine and machine, so a seed gives the same
 // accuracy everywhere (the relaxed build's fused multiply-add may round differently per CPU), and on

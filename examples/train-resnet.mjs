@@ -1,7 +1,7 @@
 // npm run train:resnet: a small ResNet (batch norm, residual blocks, global average pooling) trained on the same 8,000 MNIST digits as npm start.
 
 import { init } from "wasm-conv2d";
-import { describeRuntime, integer, parseOptions, printAccuracy, real, trainWithReport } from "./mnist/cli.mjs";
+import { describeRuntime, parseOptions, printAccuracy, trainWithReport, trainingOptions } from "./mnist/cli.mjs";
 import { splitDigits } from "./mnist/data.mjs";
 import { loadDigitsNode } from "./mnist/load-node.mjs";
 import { RESNET_DEFAULTS as DEFAULTS, trainResNet } from "./mnist/resnet.mjs";
@@ -22,14 +22,7 @@ Options:
   --threads N|auto  threads for the convolutions (default auto: every core); the results are the same bits
   --help            this text`;
 
-const { options, threads } = parseOptions(HELP, [
-  integer("epochs", "epochs", DEFAULTS.epochs, 1, 1000),
-  integer("batch-size", "batchSize", DEFAULTS.batchSize, 1, 8000),
-  real("lr", "lr", DEFAULTS.lr, (v) => v > 0 && v < 10, "a number in (0, 10)"),
-  integer("shift", "maxShift", DEFAULTS.maxShift, 0, 8),
-  integer("seed", "seed", DEFAULTS.seed, 0, 2 ** 20),
-  integer("train", "trainSize", DEFAULTS.trainSize, 1, 8000),
-]);
+const { options, threads } = parseOptions(HELP, trainingOptions(DEFAULTS));
 
 // The fixed build: the same bits on every engine and on any number of threads (see train-mnist.mjs).
 const runtime = await init({ simd: "fixed", threads });

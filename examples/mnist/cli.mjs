@@ -13,6 +13,22 @@ export const real = (flag, key, fallback, test, expected) => ({ flag, key, fallb
 export const text = (flag, key, fallback) => ({ flag, key, fallback, text: true, expected: "a non-empty text" });
 
 /**
+ * The options every trainer takes, from its defaults: --epochs, --batch-size, --lr, --lr-decay (where
+ * defaults has lrDecay), --shift (where it has maxShift and shift is not false), --seed and --train.
+ */
+export function trainingOptions(defaults, { shift = true } = {}) {
+  return [
+    integer("epochs", "epochs", defaults.epochs, 1, 1000),
+    integer("batch-size", "batchSize", defaults.batchSize, 1, 8000),
+    real("lr", "lr", defaults.lr, (v) => v > 0 && v < 10, "a number in (0, 10)"),
+    ...(defaults.lrDecay !== undefined ? [real("lr-decay", "lrDecay", defaults.lrDecay, (v) => v > 0 && v <= 1, "a number in (0, 1]")] : []),
+    ...(shift ? [integer("shift", "maxShift", defaults.maxShift, 0, 8)] : []),
+    integer("seed", "seed", defaults.seed, 0, 2 ** 20),
+    integer("train", "trainSize", defaults.trainSize, 1, 8000),
+  ];
+}
+
+/**
  * Parses process.argv against specs (plus --threads N|auto and --help). Prints help and exits 0 on
  * --help; prints what was wrong and the help and exits 2 on an unknown flag or a bad value. Returns
  * { options: { [key]: value }, threads }.
