@@ -9,6 +9,7 @@ import {
 } from "../reference/layers.ts";
 import { Random } from "../../js/core/random.ts";
 import { randomData } from "./cases.ts";
+import { errorCaseProblem, type ErrorCase } from "./error-cases.ts";
 
 type ConvApi = typeof Api;
 const between = (random: Random, low: number, high: number): number => low + Math.floor(random.uniform() * (high - low + 1));
@@ -161,7 +162,7 @@ export function layerErrorCatalogue(api: ConvApi, runtime: Api.Runtime): string 
   const x = api.tensor(randomData(1, 2 * 4 * 6 * 6), [2, 4, 6, 6], runtime);
   const wt = api.tensor(randomData(2, 4 * 3 * 3 * 3), [4, 3, 3, 3], runtime);
   const bn = new api.BatchNorm2d({ numFeatures: 4, runtime });
-  const cases: [string, string, () => unknown][] = [
+  const cases: ErrorCase[] = [
     ["convTranspose2d: outputPadding 2 with stride 2", E.PAD, () => api.convTranspose2d(x, wt, null, { stride: 2, outputPadding: 2 })],
     ["convTranspose2d: w with 3 input channels for x's 4", E.CHANNELS, () => api.convTranspose2d(x, api.zeros([3, 3, 3, 3], runtime), null)],
     ["convTranspose2d: bias of 4 for 3 outputs", E.BIAS, () => api.convTranspose2d(x, wt, api.zeros([4], runtime))],
@@ -181,19 +182,8 @@ export function layerErrorCatalogue(api: ConvApi, runtime: Api.Runtime): string 
   ];
   try {
     if (cases.length !== LAYER_ERROR_CASES) return `expected ${LAYER_ERROR_CASES} cases, have ${cases.length}`;
-    for (const [name, code, call] of cases) {
-      const before = runtime.memoryUsage().bytesInUse;
-      let thrown: unknown;
-      try {
-        api.scope(() => { call(); });
-      } catch (error) {
-        thrown = error;
-      }
-      if (!(thrown instanceof api.ConvError)) return `${name}: expected a ConvError ${code}, got ${thrown === undefined ? "no error" : String(thrown)}`;
-      if (thrown.code !== code) return `${name}: expected ${code}, got ${thrown.code}: ${thrown.message}`;
-      const after = runtime.memoryUsage().bytesInUse;
-      if (after !== before) return `${name}: ${after - before} bytes leaked`;
-    }
+    const problem = errorCaseProblem(api, runtime, cases);
+    if (problem) return problem;
     const usable = api.scope(() => api.convTranspose2d(x, wt, null, { stride: 2 }).shape.join());
     return usable === "2,3,13,13" ? null : `the runtime is not usable after the errors: shape ${usable}`;
   } finally {

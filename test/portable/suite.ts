@@ -5,6 +5,7 @@ import type * as Api from "../../dist/index.js";
 import { referenceConv2d, firstMismatch } from "../reference/conv2d.ts";
 import { randomCases, referenceConfig, caseOptions, randomData, type PortableCase } from "./cases.ts";
 import { resultsHash } from "./hash.ts";
+import { errorCaseProblem, type ErrorCase } from "./error-cases.ts";
 import { runtimeName } from "../../bench/lib/runtime-name.ts";
 import { LAYER_ERROR_CASES, layerErrorCatalogue, layerReferenceComparison, resnetBlockNoLeak } from "./layers.ts";
 
@@ -162,7 +163,7 @@ function errorCatalogue(api: ConvApi, runtime: Api.Runtime, other: Api.Runtime):
   const foreign = api.tensor(randomData(5, 4 * 3 * 3 * 3), [4, 3, 3, 3], other);
   const gone = api.tensor([1, 2, 3, 4], [4], runtime);
   gone.dispose();
-  const cases: [string, string, () => unknown][] = [
+  const cases: ErrorCase[] = [
     ["stride 0", E.STRIDE, () => api.conv2d(x, w, b, { stride: 0 })],
     ["dilation 1.5", E.DILATION, () => api.conv2d(x, w, b, { dilation: 1.5 })],
     ["pad -1", E.PAD, () => api.conv2d(x, w, b, { pad: -1 })],
@@ -177,20 +178,8 @@ function errorCatalogue(api: ConvApi, runtime: Api.Runtime, other: Api.Runtime):
     ["tensors of two runtimes", E.FOREIGN_TENSOR, () => api.conv2d(x, foreign, b)],
   ];
   if (cases.length !== ERROR_CASES) return `expected ${ERROR_CASES} cases, have ${cases.length}`;
-  for (const [name, code, call] of cases) {
-    // Arguments made inside call() are freed by the scope; the ones made above are counted as in use.
-    const before = runtime.memoryUsage().bytesInUse;
-    let thrown: unknown;
-    try {
-      api.scope(() => { call(); });
-    } catch (error) {
-      thrown = error;
-    }
-    if (!(thrown instanceof api.ConvError)) return `${name}: expected a ConvError ${code}, got ${thrown === undefined ? "no error" : String(thrown)}`;
-    if (thrown.code !== code || thrown.name !== "ConvError") return `${name}: expected ${code}, got ${thrown.name} ${thrown.code}: ${thrown.message}`;
-    const after = runtime.memoryUsage().bytesInUse;
-    if (after !== before) return `${name}: ${after - before} bytes leaked`;
-  }
+  const problem = errorCaseProblem(api, runtime, cases);
+  if (problem) return problem;
   const usable = api.scope(() => api.conv2d(x, w, b, { pad: 1 }).shape.join());
   if (usable !== "2,4,6,6") return `the runtime is not usable after the errors: shape ${usable}`;
   for (const t of [x, w, b, dy, foreign]) t.dispose();
