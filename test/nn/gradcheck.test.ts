@@ -6,6 +6,7 @@ import {
   reshape, relError, Sequential, Conv2d, ReLU, MaxPool2x2, Flatten, Linear, type Tensor, type LinearGradients,
 } from "../../js/index.js";
 import { randomData } from "../helpers/setup.js";
+import { normError, numerical } from "../helpers/centred-difference.js";
 
 /**
  * Tolerances. rel_error is cs231n's elementwise maximum. ReLU, max-pool, flatten and linear are
@@ -23,24 +24,6 @@ const TOLERANCE = 1e-2;
 beforeAll(async () => {
   await init();
 });
-
-/** dL/dθ by centred differences, θ = data written into target; L() reads the forward pass (float64 sums). */
-function numerical(target: Tensor, data: Float32Array, loss: () => number, step: number): Float64Array {
-  const grad = new Float64Array(data.length);
-  const perturbed = data.slice();
-  for (let i = 0; i < data.length; i++) {
-    perturbed[i] = data[i]! + step;
-    target.write(perturbed);
-    const plus = scope(loss);
-    perturbed[i] = data[i]! - step;
-    target.write(perturbed);
-    const minus = scope(loss);
-    perturbed[i] = data[i]!;
-    grad[i] = (plus - minus) / (2 * step);
-  }
-  target.write(data);
-  return grad;
-}
 
 /** L = Σ y·r with fixed random r: every output element takes part with its own weight. */
 function weightedSum(y: Tensor, r: Float32Array): number {
@@ -62,16 +45,6 @@ function spreadValues(n: number, seed: number): Float32Array {
   const out = new Float32Array(n);
   order.forEach((index, rank) => { out[index] = (rank - n / 2) * 0.1; });
   return out;
-}
-
-function normError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0, na = 0, nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff += (a[i]! - b[i]!) ** 2;
-    na += a[i]! ** 2;
-    nb += b[i]! ** 2;
-  }
-  return Math.sqrt(diff) / Math.max(1e-8, Math.sqrt(na) + Math.sqrt(nb));
 }
 
 describe("gradient checks of the training layers", () => {

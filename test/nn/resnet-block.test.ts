@@ -6,39 +6,11 @@ import {
   MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Flatten, Linear, softmaxCrossEntropy, mseLoss, ConvError, ErrorCode, type Layer, type Tensor,
 } from "../../js/index.js";
 import { randomData } from "../helpers/setup.js";
+import { normError, numerical } from "../helpers/centred-difference.js";
 
 beforeAll(async () => {
   await init();
 });
-
-/** ‖a − n‖ / (‖a‖ + ‖n‖): a whole gradient against its centred difference (see gradcheck.test.ts for why in norm). */
-function normError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0, na = 0, nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff += (a[i]! - b[i]!) ** 2;
-    na += a[i]! ** 2;
-    nb += b[i]! ** 2;
-  }
-  return Math.sqrt(diff) / Math.max(1e-8, Math.sqrt(na) + Math.sqrt(nb));
-}
-
-/** dL/dθ by centred differences of the float64 loss L(), θ written into target. */
-function numerical(target: Tensor, data: Float32Array, loss: () => number, step: number): Float64Array {
-  const grad = new Float64Array(data.length);
-  const perturbed = data.slice();
-  for (let i = 0; i < data.length; i++) {
-    perturbed[i] = data[i]! + step;
-    target.write(perturbed);
-    const plus = scope(loss);
-    perturbed[i] = data[i]! - step;
-    target.write(perturbed);
-    const minus = scope(loss);
-    perturbed[i] = data[i]!;
-    grad[i] = (plus - minus) / (2 * step);
-  }
-  target.write(data);
-  return grad;
-}
 
 /** Every parameter's and the input's analytic gradient against centred differences, in norm. */
 function networkErrors(model: Layer, x: Tensor, loss: (y: Tensor) => { loss: number; grad: Tensor | null }, step: number): Map<string, number> {
