@@ -59,47 +59,57 @@ const poolOptions = (c: PoolConfig) => ({ kernelSize: [c.KH, c.KW] as [number, n
  */
 export function layerReferenceComparison(api: ConvApi, runtime: Api.Runtime, seed: number, count: number): string | null {
   const random = new Random(seed);
-  const t = (data: Float32Array, shape: readonly number[]) => api.tensor(data, shape, runtime);
   for (let i = 0; i < count; i++) {
-    const problem = api.scope((): string | null => {
-      const c = randomTransposed(random), s = random.nextUint32();
-      const x = randomData(s, c.N * c.Cin * c.H * c.W), w = randomData(s + 1, c.Cin * (c.Cout / c.groups) * c.KH * c.KW), b = randomData(s + 2, c.Cout);
-      const dy = randomData(s + 3, referenceConvTranspose2d(c, x, w, b).out.length);
-      const full = referenceConvTranspose2d(c, x, w, b, dy);
-      const xt = t(x, [c.N, c.Cin, c.H, c.W]), wt = t(w, [c.Cin, c.Cout / c.groups, c.KH, c.KW]);
-      const y = api.convTranspose2d(xt, wt, t(b, [c.Cout]), transposedOptions(c));
-      if (y.shape.join() !== [c.N, c.Cout, full.outHeight, full.outWidth].join()) return `convTranspose2d shape ${y.shape} in ${JSON.stringify(c)}`;
-      const g = api.convTranspose2dBackward(t(dy, y.shape), xt, wt, transposedOptions(c));
-      for (const [name, got, want] of [["y", y, full.out], ["dx", g.dx!, full.dx], ["dw", g.dw!, full.dw], ["db", g.db!, full.db]] as const) {
-        const m = firstMismatch(got.toFloat32Array(), want);
-        if (m) return `convTranspose2d ${name}: ${m} in ${JSON.stringify(c)}`;
-      }
-      return null;
-    }) ?? api.scope((): string | null => {
-      for (const max of [true, false]) {
-        const c = randomPool(random, max), s = random.nextUint32();
-        const outH = poolOutputSize(c.H, c.KH, c.pH, c.sH, c.dH, c.ceil), outW = poolOutputSize(c.W, c.KW, c.pW, c.sW, c.dW, c.ceil);
-        const xd = randomData(s, c.planes * c.H * c.W).map((v) => Math.round(v * 2) / 2), dyd = randomData(s + 1, c.planes * outH * outW);
-        const x = t(xd, [1, c.planes, c.H, c.W]), dy = t(dyd, [1, c.planes, outH, outW]);
-        const options = max ? { ...poolOptions(c), dilation: [c.dH, c.dW] as [number, number] } : { ...poolOptions(c), countIncludePad: c.countIncludePad };
-        const ref = max ? referenceMaxPool2d(c, xd, dyd) : referenceAvgPool2d(c, xd, dyd);
-        const y = max ? api.maxPool2d(x, options) : api.avgPool2d(x, options);
-        const dx = max ? api.maxPool2dBackward(dy, x, options) : api.avgPool2dBackward(dy, x, options);
-        const name = max ? "maxPool2d" : "avgPool2d";
-        const m = firstMismatch(y.toFloat32Array(), ref.y) ?? firstMismatch(dx.toFloat32Array(), ref.dx);
-        if (m) return `${name}: ${m} in ${JSON.stringify(c)}`;
-      }
-      const planes = between(random, 1, 3), H = between(random, 1, 12), W = between(random, 1, 12), oH = between(random, 1, H), oW = between(random, 1, W), s = random.nextUint32();
-      const xd = randomData(s, planes * H * W), dyd = randomData(s + 1, planes * oH * oW);
-      const ref = referenceAdaptiveAvgPool2d(planes, H, W, oH, oW, xd, dyd);
-      const x = t(xd, [1, planes, H, W]);
-      const m = firstMismatch(api.adaptiveAvgPool2d(x, [oH, oW]).toFloat32Array(), ref.y)
-        ?? firstMismatch(api.adaptiveAvgPool2dBackward(t(dyd, [1, planes, oH, oW]), x, [oH, oW]).toFloat32Array(), ref.dx);
-      return m ? `adaptiveAvgPool2d: ${m} for ${planes}×${H}×${W} → ${oH}×${oW}` : null;
-    }) ?? batchNormComparison(api, runtime, random) ?? elementwiseComparison(api, runtime, random);
+    const problem = transposedComparison(api, runtime, random) ?? poolComparison(api, runtime, random)
+      ?? batchNormComparison(api, runtime, random) ?? elementwiseComparison(api, runtime, random);
     if (problem) return `seed ${seed}, case ${i}: ${problem}`;
   }
   return null;
+}
+
+function transposedComparison(api: ConvApi, runtime: Api.Runtime, random: Random): string | null {
+  const t = (data: Float32Array, shape: readonly number[]) => api.tensor(data, shape, runtime);
+  return api.scope((): string | null => {
+    const c = randomTransposed(random), s = random.nextUint32();
+    const x = randomData(s, c.N * c.Cin * c.H * c.W), w = randomData(s + 1, c.Cin * (c.Cout / c.groups) * c.KH * c.KW), b = randomData(s + 2, c.Cout);
+    const dy = randomData(s + 3, referenceConvTranspose2d(c, x, w, b).out.length);
+    const full = referenceConvTranspose2d(c, x, w, b, dy);
+    const xt = t(x, [c.N, c.Cin, c.H, c.W]), wt = t(w, [c.Cin, c.Cout / c.groups, c.KH, c.KW]);
+    const y = api.convTranspose2d(xt, wt, t(b, [c.Cout]), transposedOptions(c));
+    if (y.shape.join() !== [c.N, c.Cout, full.outHeight, full.outWidth].join()) return `convTranspose2d shape ${y.shape} in ${JSON.stringify(c)}`;
+    const g = api.convTranspose2dBackward(t(dy, y.shape), xt, wt, transposedOptions(c));
+    for (const [name, got, want] of [["y", y, full.out], ["dx", g.dx!, full.dx], ["dw", g.dw!, full.dw], ["db", g.db!, full.db]] as const) {
+      const m = firstMismatch(got.toFloat32Array(), want);
+      if (m) return `convTranspose2d ${name}: ${m} in ${JSON.stringify(c)}`;
+    }
+    return null;
+  });
+}
+
+function poolComparison(api: ConvApi, runtime: Api.Runtime, random: Random): string | null {
+  const t = (data: Float32Array, shape: readonly number[]) => api.tensor(data, shape, runtime);
+  return api.scope((): string | null => {
+    for (const max of [true, false]) {
+      const c = randomPool(random, max), s = random.nextUint32();
+      const outH = poolOutputSize(c.H, c.KH, c.pH, c.sH, c.dH, c.ceil), outW = poolOutputSize(c.W, c.KW, c.pW, c.sW, c.dW, c.ceil);
+      const xd = randomData(s, c.planes * c.H * c.W).map((v) => Math.round(v * 2) / 2), dyd = randomData(s + 1, c.planes * outH * outW);
+      const x = t(xd, [1, c.planes, c.H, c.W]), dy = t(dyd, [1, c.planes, outH, outW]);
+      const options = max ? { ...poolOptions(c), dilation: [c.dH, c.dW] as [number, number] } : { ...poolOptions(c), countIncludePad: c.countIncludePad };
+      const ref = max ? referenceMaxPool2d(c, xd, dyd) : referenceAvgPool2d(c, xd, dyd);
+      const y = max ? api.maxPool2d(x, options) : api.avgPool2d(x, options);
+      const dx = max ? api.maxPool2dBackward(dy, x, options) : api.avgPool2dBackward(dy, x, options);
+      const name = max ? "maxPool2d" : "avgPool2d";
+      const m = firstMismatch(y.toFloat32Array(), ref.y) ?? firstMismatch(dx.toFloat32Array(), ref.dx);
+      if (m) return `${name}: ${m} in ${JSON.stringify(c)}`;
+    }
+    const planes = between(random, 1, 3), H = between(random, 1, 12), W = between(random, 1, 12), oH = between(random, 1, H), oW = between(random, 1, W), s = random.nextUint32();
+    const xd = randomData(s, planes * H * W), dyd = randomData(s + 1, planes * oH * oW);
+    const ref = referenceAdaptiveAvgPool2d(planes, H, W, oH, oW, xd, dyd);
+    const x = t(xd, [1, planes, H, W]);
+    const m = firstMismatch(api.adaptiveAvgPool2d(x, [oH, oW]).toFloat32Array(), ref.y)
+      ?? firstMismatch(api.adaptiveAvgPool2dBackward(t(dyd, [1, planes, oH, oW]), x, [oH, oW]).toFloat32Array(), ref.dx);
+    return m ? `adaptiveAvgPool2d: ${m} for ${planes}×${H}×${W} → ${oH}×${oW}` : null;
+  });
 }
 
 function batchNormComparison(api: ConvApi, runtime: Api.Runtime, random: Random): string | null {
