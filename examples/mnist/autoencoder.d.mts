@@ -2,6 +2,7 @@
 
 import type { Sequential } from "wasm-conv2d";
 import type { DigitSet } from "./data.mjs";
+import type { TrainCallbacks } from "./lenet.mjs";
 
 export interface AutoencoderOptions {
   epochs?: number;
@@ -27,10 +28,7 @@ export function pixelsOf(standardised: Float32Array): Float32Array;
 export function trainAutoencoder(
   data: { train: DigitSet; test: DigitSet },
   options?: AutoencoderOptions,
-  callbacks?: {
-    onBatch?: (progress: { epoch: number; batch: number; batches: number; loss: number }) => void;
-    onEpoch?: (record: AutoencoderEpoch) => void;
-  },
+  callbacks?: TrainCallbacks<AutoencoderEpoch>,
 ): { model: Sequential; history: AutoencoderEpoch[] };
 export function reconstructionError(model: Sequential, set: DigitSet, batchSize?: number): number;
 export function meanImageError(data: { train: DigitSet; test: DigitSet }): number;

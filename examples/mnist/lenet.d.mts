@@ -24,14 +24,17 @@ export interface EpochRecord {
   evaluationSeconds: number;
 }
 
+/** What every trainer of examples/mnist reports: each step's loss, and each epoch's record R. */
+export interface TrainCallbacks<R> {
+  onBatch?: (progress: { epoch: number; batch: number; batches: number; loss: number }) => void;
+  onEpoch?: (record: R) => void;
+}
+
 export { DEFAULTS } from "./defaults.mjs";
 export function leNet(seed: number, timers?: { forward: number; backward: number } | null): Sequential;
 export function train(
   data: { train: DigitSet; test: DigitSet },
   options?: TrainOptions,
-  callbacks?: {
-    onBatch?: (progress: { epoch: number; batch: number; batches: number; loss: number }) => void;
-    onEpoch?: (record: EpochRecord) => void;
-  },
+  callbacks?: TrainCallbacks<EpochRecord>,
 ): { model: Sequential; history: EpochRecord[] };
 export function evaluate(model: Sequential, set: DigitSet, batchSize?: number): number;

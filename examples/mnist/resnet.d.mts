@@ -2,7 +2,7 @@
 
 import type { Sequential } from "wasm-conv2d";
 import type { DigitSet } from "./data.mjs";
-import type { EpochRecord } from "./lenet.mjs";
+import type { EpochRecord, TrainCallbacks } from "./lenet.mjs";
 
 export interface ResNetOptions {
   epochs?: number;
@@ -18,8 +18,5 @@ export function resNet(seed: number, timers?: { forward: number; backward: numbe
 export function trainResNet(
   data: { train: DigitSet; test: DigitSet },
   options?: ResNetOptions,
-  callbacks?: {
-    onBatch?: (progress: { epoch: number; batch: number; batches: number; loss: number }) => void;
-    onEpoch?: (record: EpochRecord) => void;
-  },
+  callbacks?: TrainCallbacks<EpochRecord>,
 ): { model: Sequential; history: EpochRecord[] };
