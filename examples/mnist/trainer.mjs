@@ -91,6 +91,8 @@ export class TimedLayer {
   train(mode = true) { this.layer.train?.(mode); return this; }
   eval() { return this.train(false); }
   parameters() { return this.layer.parameters(); }
+  stateDict() { return this.layer.stateDict(); }
+  loadStateDict(dict, options) { return this.layer.loadStateDict(dict, options); }
   zeroGrad() { this.layer.zeroGrad(); }
   dispose() { this.layer.dispose(); }
 }

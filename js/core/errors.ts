@@ -50,6 +50,12 @@ export const ErrorCode = {
   LABEL: "ERR_LABEL",
   /** Two tensors that must have one shape do not (a loss's pred and target, a residual block's two paths). */
   SHAPE_MISMATCH: "ERR_SHAPE_MISMATCH",
+  /** A state dict does not fit the layer: missing, unexpected or wrongly shaped keys, or values that are not tensors. */
+  STATE_DICT: "ERR_STATE_DICT",
+  /** A model file (safetensors, ONNX) is malformed, truncated, inconsistent or beyond what it may allocate. */
+  MODEL_FILE: "ERR_MODEL_FILE",
+  /** An ONNX model uses an operator, attribute or form this library does not run (or cannot write). */
+  UNSUPPORTED: "ERR_UNSUPPORTED",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

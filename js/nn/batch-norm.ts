@@ -48,8 +48,8 @@ export class BatchNorm2d extends LayerBase {
   /** The running mean and (unbiased) variance, [C] (null without trackRunningStats). */
   readonly runningMean: Tensor | null;
   readonly runningVar: Tensor | null;
-  /** Training forwards so far (PyTorch's num_batches_tracked). */
-  numBatchesTracked = 0;
+  /** num_batches_tracked, [] (float32: exact to 2²⁴ batches; null without trackRunningStats). */
+  private readonly batches: Tensor | null;
   /** The last forward's statistics: the batch's mean and variance (or the running ones), and 1/√(σ² + ε). */
   private readonly mean: Tensor;
   private readonly variance: Tensor;
@@ -84,6 +84,7 @@ export class BatchNorm2d extends LayerBase {
       mean: ownedTensor(this.runtime, [C], null, made, where),
       variance: ownedTensor(this.runtime, [C], null, made, where),
       invStd: ownedTensor(this.runtime, [C], null, made, where),
+      batches: this.trackRunningStats ? ownedTensor(this.runtime, [], null, made, where) : null,
     }));
     this.weight = t.weight;
     this.bias = t.bias;
@@ -94,6 +95,12 @@ export class BatchNorm2d extends LayerBase {
     this.mean = t.mean;
     this.variance = t.variance;
     this.invStd = t.invStd;
+    this.batches = t.batches;
+  }
+
+  /** Training forwards so far (PyTorch's num_batches_tracked; 0 without trackRunningStats). */
+  get numBatchesTracked(): number {
+    return this.batches ? this.batches.toFloat32Array()[0]! : 0;
   }
 
   override get name(): string {
@@ -128,7 +135,7 @@ export class BatchNorm2d extends LayerBase {
       k.batchNormForward(x._address, y._address, mean, variance, this.weight?._address ?? 0, this.bias?._address ?? 0, this.invStd._address,
         N, C, plane, this.eps);
     });
-    if (this.training) this.numBatchesTracked++;
+    if (this.training && this.batches) this.batches.write([this.numBatchesTracked + 1]);
     this.batchStatistics = batch;
     this.input = x;
     return y;
@@ -152,13 +159,22 @@ export class BatchNorm2d extends LayerBase {
     return [{ name: "weight", value: this.weight, grad: this.weightGrad }, { name: "bias", value: this.bias, grad: this.biasGrad }];
   }
 
+  /** weight and bias, then running_mean, running_var and num_batches_tracked (saved as I64), as PyTorch's. */
+  protected override namedState(): [string, Tensor][] {
+    const state = super.namedState();
+    if (this.runningMean && this.runningVar && this.batches) {
+      state.push(["running_mean", this.runningMean], ["running_var", this.runningVar], ["num_batches_tracked", this.batches]);
+    }
+    return state;
+  }
+
   zeroGrad(): void {
     this.weightGrad?.write(new Float32Array(this.numFeatures));
     this.biasGrad?.write(new Float32Array(this.numFeatures));
   }
 
   dispose(): void {
-    for (const t of [this.weight, this.bias, this.weightGrad, this.biasGrad, this.runningMean, this.runningVar, this.mean, this.variance, this.invStd]) t?.dispose();
+    for (const t of [this.weight, this.bias, this.weightGrad, this.biasGrad, this.runningMean, this.runningVar, this.mean, this.variance, this.invStd, this.batches]) t?.dispose();
     this.input = null;
   }
 

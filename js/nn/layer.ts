@@ -3,6 +3,7 @@
 import { ConvError, ErrorCode, describe, fail } from "../core/errors.js";
 import { booleanOption, checkOptionsObject } from "../core/checks.js";
 import type { Tensor } from "../core/tensor.js";
+import { loadState, type LoadStateDictOptions, type LoadStateDictResult, type StateValue } from "./state.js";
 
 /** A learnable tensor and its gradient, as an optimiser sees them. */
 export interface Parameter {
@@ -35,6 +36,9 @@ export interface Layer {
    * running ones in evaluation. Containers pass the mode down. A layer of your own may leave these out.
    */
   train?(mode?: boolean): unknown;
+  /** Parameters and buffers by PyTorch's names (a layer of your own without it is saved by its parameters). */
+  stateDict?(): Record<string, Tensor>;
+  loadStateDict?(dict: Record<string, StateValue>, options?: LoadStateDictOptions): LoadStateDictResult;
   eval?(): unknown;
   readonly training?: boolean;
 }
@@ -74,6 +78,28 @@ export abstract class LayerBase implements Layer {
 
   /** What a container does when its mode changes: pass it to its layers. */
   protected onModeChange(_mode: boolean): void {}
+
+  /**
+   * The parameters and buffers (batch norm's running statistics) by PyTorch's state-dict names
+   * ("0.weight", "3.main.1.running_var"): the layer's own tensors, not copies, so do not dispose them.
+   */
+  stateDict(): Record<string, Tensor> {
+    return Object.fromEntries(this.namedState());
+  }
+
+  /**
+   * Overwrites the parameters and buffers with dict's values (Tensors, or { shape, data } as
+   * loadSafetensors gives them). All or nothing: one ERR_STATE_DICT lists every missing, unexpected
+   * (when strict, the default) or wrongly shaped key, and then nothing has been written.
+   */
+  loadStateDict(dict: Record<string, StateValue>, options?: LoadStateDictOptions): LoadStateDictResult {
+    return loadState(this.namedState(), dict, options, `${this.kind}.loadStateDict`);
+  }
+
+  /** stateDict()'s entries in order: the parameters, then any buffers. */
+  protected namedState(): [string, Tensor][] {
+    return this.parameters().map((p) => [p.name, p.value]);
+  }
 
   abstract forward(x: Tensor): Tensor;
   abstract parameters(): Parameter[];

@@ -4,6 +4,7 @@ import { ErrorCode, describe, fail } from "../core/errors.js";
 import { shapeText, sameShape } from "../core/shape.js";
 import { allocateTensor, runKernel, runtimeOf, tensorAddress, type Tensor } from "../core/tensor.js";
 import { LayerBase, inLayer, type Layer, type Parameter } from "./layer.js";
+import { prefixedState } from "./state.js";
 
 const LAYER_METHODS = ["forward", "backward", "parameters", "zeroGrad", "dispose"] as const;
 
@@ -64,6 +65,10 @@ export class Residual extends LayerBase {
   parameters(): Parameter[] {
     const named = (layer: Layer | null, prefix: string) => layer?.parameters().map((p) => ({ ...p, name: `${prefix}.${p.name}` })) ?? [];
     return [...named(this.main, "main"), ...named(this.shortcut, "shortcut")];
+  }
+
+  protected override namedState(): [string, Tensor][] {
+    return prefixedState([["main", this.main], ["shortcut", this.shortcut]]);
   }
 
   zeroGrad(): void {

@@ -3,6 +3,7 @@
 import { ErrorCode, describe, fail } from "../core/errors.js";
 import { keep, type Tensor } from "../core/tensor.js";
 import { LayerBase, inLayer, type Layer, type Parameter } from "./layer.js";
+import { prefixedState } from "./state.js";
 
 const LAYER_METHODS = ["forward", "backward", "parameters", "zeroGrad", "dispose"] as const;
 
@@ -78,6 +79,11 @@ export class Sequential extends LayerBase {
   /** Every layer's parameters, named "<layer index>.<name>" as PyTorch does ("0.weight"). */
   parameters(): Parameter[] {
     return this.layers.flatMap((layer, i) => layer.parameters().map((p) => ({ ...p, name: `${i}.${p.name}` })));
+  }
+
+  /** Every layer's state, named "<layer index>.<name>". */
+  protected override namedState(): [string, Tensor][] {
+    return prefixedState(this.layers.map((layer, i) => [String(i), layer]));
   }
 
   zeroGrad(): void {
