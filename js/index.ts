@@ -26,6 +26,7 @@ export type { GradcheckConfig, GradcheckResult } from "./conv/gradcheck.js";
 
 // Layers, losses and optimisers (js/nn/)
 export type { Layer, BackwardOptions, Parameter } from "./nn/layer.js";
+export type { StateValue, LoadStateDictOptions, LoadStateDictResult } from "./nn/state.js";
 export { Conv2d } from "./nn/conv2d-layer.js";
 export type { Conv2dLayerOptions } from "./nn/conv2d-layer.js";
 export { ConvTranspose2d } from "./nn/conv-transpose2d-layer.js";
@@ -50,3 +51,7 @@ export { softmaxCrossEntropy, mseLoss, countCorrect } from "./nn/loss.js";
 export type { Labels, SoftmaxCrossEntropyResult, MseLossResult } from "./nn/loss.js";
 export { Optimizer, SGD, Adam } from "./nn/optim.js";
 export type { SGDOptions, AdamOptions } from "./nn/optim.js";
+
+// Model files (js/io/)
+export { saveSafetensors, loadSafetensors } from "./io/safetensors.js";
+export type { SafetensorsEntry, SaveSafetensorsOptions, LoadSafetensorsOptions } from "./io/safetensors.js";
