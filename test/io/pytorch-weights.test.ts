@@ -19,8 +19,8 @@ describe.each(NETS)("PyTorch's %s", (net, build) => {
 
   it("has exactly the state-dict keys, shapes and dtypes this library's network has", () => {
     const model = build(1);
-    const ours = Object.entries(model.stateDict()).map(([k, t]) => [k, t.shape.join("×")]);
-    const theirs = Object.entries(file()).map(([k, v]) => [k, v.shape.join("×")]);
+    const ours = Object.entries(model.stateDict()).map(([k, t]) => [k, t.shape.join("×")] as const);
+    const theirs = Object.entries(file()).map(([k, v]) => [k, v.shape.join("×")] as const);
     expect(new Map(ours)).toEqual(new Map(theirs));
     for (const [k, v] of Object.entries(file())) expect(v.dtype, k).toBe(k.endsWith("num_batches_tracked") ? "I64" : "F32");
     model.dispose();
