@@ -1,0 +1,166 @@
+// The values an imported ONNX graph passes between nodes (wasm tensors, and small host arrays for shapes and constants) and the host-side ops on them: broadcasting arithmetic, concatenation, softmax, gather.
+
+import { ErrorCode, fail } from "../core/errors.js";
+import { shapeText } from "../core/shape.js";
+import { Tensor, tensor } from "../core/tensor.js";
+import type { Runtime } from "../core/runtime.js";
+
+/** A constant or a shape computation: values held in JS, never in wasm memory (ints exact to 2⁵³). */
+export interface HostValue {
+  readonly host: true;
+  readonly shape: readonly number[];
+  readonly data: Float64Array;
+  /** An integer tensor (INT64, INT32, BOOL) rather than a float one. */
+  readonly int: boolean;
+}
+
+export type Value = Tensor | HostValue;
+
+export function host(shape: readonly number[], data: ArrayLike<number>, int: boolean): HostValue {
+  return { host: true, shape: [...shape], data: Float64Array.from(data), int };
+}
+
+export function isHost(v: Value | undefined): v is HostValue {
+  return (v as HostValue | undefined)?.host === true;
+}
+
+/** A value's shape and its values as float64 (a tensor's are read out of wasm memory). */
+export function valuesOf(v: Value): { shape: readonly number[]; data: Float64Array } {
+  return isHost(v) ? v : { shape: v.shape, data: Float64Array.from(v.toFloat32Array()) };
+}
+
+/** NumPy's broadcast of two shapes, or ERR_SHAPE_MISMATCH naming the node. */
+export function broadcastShape(a: readonly number[], b: readonly number[], where: string): number[] {
+  const rank = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    const x = a[a.length - rank + i] ?? 1;
+    const y = b[b.length - rank + i] ?? 1;
+    if (x !== y && x !== 1 && y !== 1) fail(ErrorCode.SHAPE_MISMATCH, where, "inputs", "shapes that broadcast", `${shapeText(a)} and ${shapeText(b)}`);
+    out.push(x === 1 ? y : x);
+  }
+  return out;
+}
+
+/** For each element of `out`, the index of the element of `shape` broadcast to it. */
+export function broadcastIndex(shape: readonly number[], out: readonly number[]): Int32Array {
+  const size = out.reduce((p, d) => p * d, 1);
+  const index = new Int32Array(size);
+  const offset = out.length - shape.length;
+  const strides = new Array<number>(out.length).fill(0);
+  for (let i = shape.length - 1, s = 1; i >= 0; i--) {
+    strides[i + offset] = shape[i] === 1 ? 0 : s;
+    s *= shape[i]!;
+  }
+  const counter = new Array<number>(out.length).fill(0);
+  let at = 0;
+  for (let n = 0; n < size; n++) {
+    index[n] = at;
+    for (let axis = out.length - 1; axis >= 0; axis--) {
+      counter[axis]!++;
+      at += strides[axis]!;
+      if (counter[axis]! < out[axis]!) break;
+      at -= strides[axis]! * counter[axis]!;
+      counter[axis] = 0;
+    }
+  }
+  return index;
+}
+
+/** Σ of `values` (laid out as `out`) into `shape`, the reverse of a broadcast: a gradient for a broadcast input. */
+export function reduceTo(values: Float64Array, out: readonly number[], shape: readonly number[]): Float64Array {
+  const index = broadcastIndex(shape, out);
+  const sum = new Float64Array(shape.reduce((p, d) => p * d, 1));
+  for (let n = 0; n < values.length; n++) sum[index[n]!]! += values[n]!;
+  return sum;
+}
+
+/** A float32 tensor of these values in `runtime`, untracked by scope() (the graph frees it). */
+export function toTensor(runtime: Runtime, shape: readonly number[], data: ArrayLike<number>): Tensor {
+  return tensor(Float32Array.from(data), shape, runtime);
+}
+
+/** Concatenation along `axis` of values of one rank; the result on the host when every part is. */
+export function concatData(parts: { shape: readonly number[]; data: Float64Array }[], axis: number, where: string): { shape: number[]; data: Float64Array } {
+  const first = parts[0]!.shape;
+  const rank = first.length;
+  if (axis < -rank || axis >= rank) fail(ErrorCode.INVALID_OPTION, where, "axis", `an axis in [${-rank}, ${rank})`, String(axis));
+  const a = axis < 0 ? axis + rank : axis;
+  for (const p of parts) {
+    if (p.shape.length !== rank || p.shape.some((d, i) => i !== a && d !== first[i])) {
+      fail(ErrorCode.SHAPE_MISMATCH, where, "inputs", `shapes equal but on axis ${a} (the first is ${shapeText(first)})`, shapeText(p.shape));
+    }
+  }
+  const outer = first.slice(0, a).reduce((x, d) => x * d, 1);
+  const inner = first.slice(a + 1).reduce((x, d) => x * d, 1);
+  const total = parts.reduce((s, p) => s + p.shape[a]!, 0);
+  const data = new Float64Array(outer * total * inner);
+  let offset = 0;
+  for (const p of parts) {
+    const chunk = p.shape[a]! * inner;
+    for (let o = 0; o < outer; o++) data.set(p.data.subarray(o * chunk, (o + 1) * chunk), o * total * inner + offset);
+    offset += chunk;
+  }
+  const shape = [...first];
+  shape[a] = total;
+  return { shape, data };
+}
+
+/** The part of a concatenation's `data` that came from the part with `size` along axis a, starting at `start`. */
+export function sliceAxis(data: Float64Array, shape: readonly number[], a: number, start: number, size: number): Float64Array {
+  const outer = shape.slice(0, a).reduce((x, d) => x * d, 1);
+  const inner = shape.slice(a + 1).reduce((x, d) => x * d, 1);
+  const out = new Float64Array(outer * size * inner);
+  for (let o = 0; o < outer; o++) out.set(data.subarray((o * shape[a]! + start) * inner, (o * shape[a]! + start + size) * inner), o * size * inner);
+  return out;
+}
+
+/** Softmax over `length` consecutive groups of `inner` stride (outer × length × inner), in float64. */
+export function softmaxData(data: Float64Array, outer: number, length: number, inner: number): Float64Array {
+  const y = new Float64Array(data.length);
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const base = o * length * inner + i;
+      let max = -Infinity;
+      for (let k = 0; k < length; k++) max = Math.max(max, data[base + k * inner]!);
+      let sum = 0;
+      for (let k = 0; k < length; k++) sum += (y[base + k * inner] = Math.exp(data[base + k * inner]! - max));
+      for (let k = 0; k < length; k++) y[base + k * inner]! /= sum;
+    }
+  }
+  return y;
+}
+
+/** dL/dx of softmax given y and dy: y·(dy − Σ dy·y) per group. */
+export function softmaxGradData(y: Float64Array, dy: Float64Array, outer: number, length: number, inner: number): Float64Array {
+  const dx = new Float64Array(y.length);
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const base = o * length * inner + i;
+      let dot = 0;
+      for (let k = 0; k < length; k++) dot += dy[base + k * inner]! * y[base + k * inner]!;
+      for (let k = 0; k < length; k++) dx[base + k * inner] = y[base + k * inner]! * (dy[base + k * inner]! - dot);
+    }
+  }
+  return dx;
+}
+
+/** NumPy's take along `axis` with integer indices (negative ones counted from the end). */
+export function gatherData(v: { shape: readonly number[]; data: Float64Array }, indices: HostValue, axis: number, where: string): { shape: number[]; data: Float64Array } {
+  const rank = v.shape.length;
+  const a = axis < 0 ? axis + rank : axis;
+  if (a < 0 || a >= rank) fail(ErrorCode.INVALID_OPTION, where, "axis", `an axis in [${-rank}, ${rank})`, String(axis));
+  const outer = v.shape.slice(0, a).reduce((x, d) => x * d, 1);
+  const inner = v.shape.slice(a + 1).reduce((x, d) => x * d, 1);
+  const n = v.shape[a]!;
+  const picks = Array.from(indices.data, (i) => {
+    const k = i < 0 ? i + n : i;
+    if (!Number.isInteger(k) || k < 0 || k >= n) fail(ErrorCode.INVALID_OPTION, where, "indices", `integers in [${-n}, ${n})`, String(i));
+    return k;
+  });
+  const data = new Float64Array(outer * picks.length * inner);
+  for (let o = 0; o < outer; o++) {
+    picks.forEach((k, j) => data.set(v.data.subarray((o * n + k) * inner, (o * n + k + 1) * inner), (o * picks.length + j) * inner));
+  }
+  return { shape: [...v.shape.slice(0, a), ...indices.shape, ...v.shape.slice(a + 1)], data };
+}
