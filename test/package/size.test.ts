@@ -4,11 +4,17 @@ import { describe, it, expect, beforeAll } from "vitest";
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { ROOT } from "../runtimes/harness.ts";
-import { bundleSizes, measureSizes, quotedFigures, quotedInDocuments, type Sizes } from "../../tools/sizes.mjs";
+import { build } from "esbuild";
+import { WHOLE_API, bundleSizes, measureSizes, quotedFigures, quotedInDocuments, type Sizes } from "../../tools/sizes.mjs";
 
 /** Issue 4's limits: a module small enough to ship in a page without thinking about it. */
 const WASM_LIMIT_BYTES = 64 * 1024;
-const JS_LIMIT_BYTES = 30 * 1024;
+/**
+ * Issue 4's limit was 30 KB. Issue 13 gave every layer, Conv2d among them, stateDict() and an
+ * all-or-nothing loadStateDict() (js/nn/state.ts, 2 KB minified): models load and save without a
+ * separate import, as in PyTorch, and the limit grew by that much.
+ */
+const JS_LIMIT_BYTES = 32 * 1024;
 /**
  * Everything, the training layers (issue 12's ResNet and autoencoder layers among them) and the thread
  * pool included: still small beside any ML framework. An app pays for the layers it imports only.
@@ -16,16 +22,19 @@ const JS_LIMIT_BYTES = 30 * 1024;
 const WHOLE_JS_LIMIT_BYTES = 80 * 1024;
 
 describe("package.json", () => {
-  it("exports the entry with its types first, is free of side effects and depends on @assemblyscript/loader only", async () => {
+  it("exports the entry with its types first, is free of side effects and depends on @assemblyscript/loader (and @bufbuild/protobuf for ./onnx) only", async () => {
     const pkg = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8"));
     expect(Object.keys(pkg.exports["."])[0]).toBe("types");
+    expect(Object.keys(pkg.exports["./onnx"])[0]).toBe("types");
     expect(pkg.exports["."].types).toBe("./dist/index.d.ts");
     expect(pkg.exports["."].import).toBe("./dist/index.js");
     expect(pkg.sideEffects).toBe(false);
-    expect(Object.keys(pkg.dependencies)).toEqual(["@assemblyscript/loader"]);
+    // @bufbuild/protobuf is for the wasm-conv2d/onnx subpath only: the main entry never imports it (see "size" below).
+    expect(Object.keys(pkg.dependencies).sort()).toEqual(["@assemblyscript/loader", "@bufbuild/protobuf"]);
     expect(pkg.license).toBe("MIT");
     expect(await readFile(join(ROOT, "LICENSE"), "utf8")).toMatch(/^MIT License/);
     await stat(join(ROOT, pkg.exports["."].types));
+    await stat(join(ROOT, pkg.exports["./onnx"].types));
   });
 });
 
@@ -42,7 +51,7 @@ describe("size", () => {
 
   // sideEffects: false lets a bundler keep only what an app imports, and code splitting leaves the
   // thread pool in a chunk loaded only when init() asks for threads.
-  it("the convolution API's JS is at most 30 KB minified, up front (esbuild, code splitting, its dependency left out)", () => {
+  it("the convolution API's JS is at most 32 KB minified, up front (esbuild, code splitting, its dependency left out)", () => {
     expect(sizes.convolution.upFront.bytes).toBeGreaterThan(10_000); // a real bundle, not an empty one
     expect(sizes.convolution.upFront.bytes).toBeLessThanOrEqual(JS_LIMIT_BYTES);
     // The pool is the part loaded on demand; without threads an app never fetches it.
@@ -54,6 +63,18 @@ describe("size", () => {
     const one = await bundleSizes(`export { conv2d } from "./dist/index.js";`);
     expect(total).toBeGreaterThan(one.upFront.bytes + one.onDemand.bytes);
     expect(total).toBeLessThanOrEqual(WHOLE_JS_LIMIT_BYTES);
+  });
+
+  it("the main entry's bundle holds no protobuf code: ONNX's parser is paid for by apps that import wasm-conv2d/onnx only", async () => {
+    // The same bundle tools/sizes.mjs measures, its metafile listing every source file that went in.
+    const { metafile } = await build({
+      stdin: { contents: WHOLE_API, resolveDir: ROOT, loader: "js" }, bundle: true, minify: true, format: "esm", write: false,
+      splitting: true, outdir: join(ROOT, "build", ".size"), metafile: true,
+      external: ["@assemblyscript/loader"], platform: "neutral", logLevel: "error",
+    });
+    const inputs = Object.keys(metafile.inputs);
+    expect(inputs.length).toBeGreaterThan(10);
+    expect(inputs.filter((path) => path.includes("@bufbuild") || path.includes("/onnx/"))).toEqual([]);
   });
 
   it("every size the README and docs/ quote is the one measured here (node tools/sizes.mjs --write updates them)", () => {
