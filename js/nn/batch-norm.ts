@@ -110,6 +110,8 @@ export class BatchNorm2d extends LayerBase {
   /** y = BN(x); keeps x (not a copy) for backward(). In training mode also updates the running statistics. */
   forward(x: Tensor): Tensor {
     const where = "BatchNorm2d.forward";
+    // Its own tensors first: a disposed layer would otherwise run its kernels on address 0.
+    if (this.invStd.disposed) fail(ErrorCode.DISPOSED, where, "this", "a live layer", `a disposed ${this.name}`);
     const [N, C, H, W] = this.checkX(x, where);
     const k = this.runtime.kernels;
     const plane = H * W;

@@ -577,6 +577,14 @@ function buildWorld(label: string, api: Api, defaults: World["defaults"], rt: Ru
     },
     { name: "reshape", export: "reshape", call: call(api.reshape), valid: () => { const s = live(); return [s, rng.pick([[s.size], [1, s.size], [s.size, 1, 1]])]; } },
     { name: "softmaxCrossEntropy", export: "softmaxCrossEntropy", call: call(api.softmaxCrossEntropy), keys: ["grad"], valid: () => [t.logits, labels(), rng.pick([undefined, { grad: false }, { grad: true }])] },
+    {
+      name: "saveSafetensors", export: "saveSafetensors", call: call(api.saveSafetensors), keys: ["metadata"],
+      valid: () => [rng.chance(0.5) ? rng.pick(layers) : { a: live(), "b.num_batches_tracked": { shape: [], data: new BigInt64Array([3n]) } }, rng.pick([undefined, {}, { metadata: { format: "pt" } }])],
+    },
+    {
+      name: "loadSafetensors", export: "loadSafetensors", call: call(api.loadSafetensors), keys: ["toFloat32"],
+      valid: () => [api.saveSafetensors({ a: live() }), rng.pick([undefined, {}, { toFloat32: true }])],
+    },
     { name: "countCorrect", export: "countCorrect", call: call(api.countCorrect), valid: () => [t.logits, labels()] },
     {
       name: "new Conv2d", export: "Conv2d", call: construct(api.Conv2d), keys: ["inChannels", "outChannels", "kernelSize", ...CONV_KEYS, "bias", "seed", "runtime"],
@@ -669,6 +677,13 @@ function layerSessions(world: World, t: Named, rng: Rng, tensors: Tensor[]): Ses
     { name: `${name}#zeroGrad`, export: name, call: (a) => (layer.zeroGrad as (...x: unknown[]) => void)(...a), valid: () => [], weight: 0.5 },
     { name: `${name}#dispose`, export: name, call: () => layer.dispose(), valid: () => [], weight: 0.3, frees: true },
     { name: `${name}#name`, export: name, call: () => String((layer as { name?: unknown }).name), valid: () => [], weight: 0.2 },
+    { name: `${name}#stateDict`, export: name, call: () => layer.stateDict!(), valid: () => [], weight: 0.3 },
+    {
+      name: `${name}#loadStateDict`, export: name, call: (a) => (layer.loadStateDict as (...x: unknown[]) => unknown)(...a), keys: ["strict"], weight: 0.5,
+      // Its own values, as tensors or as plain { shape, data }: valid, and the layer is the same after.
+      valid: () => [rng.chance(0.5) || Object.values(layer.stateDict!()).some((v) => v.disposed) ? layer.stateDict!() : Object.fromEntries(Object.entries(layer.stateDict!()).map(([k, v]) => [k, { shape: v.shape, data: v.toFloat32Array() }])),
+        rng.pick([undefined, { strict: true }, { strict: false }])],
+    },
     ...(typeof layer.train === "function" ? [
       { name: `${name}#train`, export: name, call: (a: unknown[]) => (layer.train as (...x: unknown[]) => unknown)(...a), valid: () => [rng.pick([undefined, true, false])], weight: 0.5 },
       { name: `${name}#eval`, export: name, call: (a: unknown[]) => (layer.eval as (...x: unknown[]) => unknown)(...a), valid: () => [], weight: 0.3 },
@@ -683,7 +698,7 @@ function layerSessions(world: World, t: Named, rng: Rng, tensors: Tensor[]): Ses
         { name: `${name}#forwardAsync`, export: name, call: (a) => layer.forwardAsync(...(a as [Tensor])), valid: () => [x()], weight: 2 },
         { name: `${name}#backwardAsync`, export: name, call: (a) => layer.backwardAsync(...(a as [Tensor])), keys: ["inputGrad"], valid: () => [dy(), rng.pick([undefined, { inputGrad: false }])], weight: 2 },
       ] : [];
-      const known = [layer, ...layer.parameters().flatMap((p) => [p.value, p.grad])];
+      const known = [layer, ...layer.parameters().flatMap((p) => [p.value, p.grad]), ...Object.values(layer.stateDict?.() ?? {})];
       return { methods: layerMethods(name, layer, x, dy, extra), teardown: () => layer.dispose(), known, holdsActivations };
     },
   });
