@@ -160,7 +160,9 @@ export function loadSafetensors(bytes: Uint8Array | ArrayBuffer, options: LoadSa
   // Only now, every span known to be in range and disjoint, is anything copied.
   const out: Record<string, SafetensorsEntry> = {};
   for (const [name, dtype, shape, begin, count, kind] of checked) {
-    const copy = file.slice(start + begin, start + begin + count * kind.BYTES_PER_ELEMENT);
+    // A copy of its own (aligned for the typed array); not file.slice(), which a Node Buffer makes a view.
+    const copy = new Uint8Array(count * kind.BYTES_PER_ELEMENT);
+    copy.set(file.subarray(start + begin, start + begin + copy.length));
     let data: Typed = new kind(copy.buffer, 0, count);
     let type = dtype;
     if (toF32 && (type === "F16" || type === "BF16" || type === "F64")) {

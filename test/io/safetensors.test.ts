@@ -60,6 +60,14 @@ describe("loadSafetensors on a file written in Python (test/fixtures/models/dtyp
     }
   });
 
+  it("reads a Node Buffer (whose slice() is a view into a shared pool) as it reads a Uint8Array", () => {
+    const bytes = fixture("dtypes.safetensors");
+    const pooled = Buffer.concat([Buffer.alloc(13, 0xab), Buffer.from(bytes)]).subarray(13);
+    const a = loadSafetensors(bytes);
+    const b = loadSafetensors(pooled);
+    for (const [name, entry] of Object.entries(a)) expect(Array.from(b[name]!.data as ArrayLike<number | bigint>, String), name).toEqual(Array.from(entry.data as ArrayLike<number | bigint>, String));
+  });
+
   it("writes back what it read: the same header entries and bytes of data", () => {
     const bytes = fixture("dtypes.safetensors");
     const loaded = loadSafetensors(bytes);
