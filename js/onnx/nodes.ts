@@ -11,6 +11,7 @@ import { ConvTranspose2d } from "../nn/conv-transpose2d-layer.js";
 import { BatchNorm2d } from "../nn/batch-norm.js";
 import { ReLU, Sigmoid, Tanh, LeakyReLU } from "../nn/activations.js";
 import { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d } from "../nn/pool.js";
+import { MaxPool2x2 } from "../nn/max-pool.js";
 import { Dropout } from "../nn/dropout.js";
 import type { AttributeProto, NodeProto } from "./proto.js";
 import {
@@ -177,7 +178,10 @@ function poolOptions(ctx: BuildContext) {
 
 const maxPool: Builder = (ctx) => {
   if (ctx.node.output.length > 1 && ctx.node.output[1]) unsupported(ctx, "without its Indices output", `output "${ctx.node.output[1]}"`);
-  return layerNode(new MaxPool2d(poolOptions(ctx)), {}, ctx);
+  const o = poolOptions(ctx);
+  // The 2×2, stride-2 pool of most conv nets has a kernel of its own.
+  const plain2x2 = [...o.kernelSize, ...o.stride].every((v) => v === 2) && [...o.pad, ...o.dilation.map((d) => d - 1)].every((v) => v === 0) && !o.ceilMode;
+  return layerNode(plain2x2 ? new MaxPool2x2() : new MaxPool2d(o), {}, ctx);
 };
 
 const averagePool: Builder = (ctx) => {
