@@ -116,6 +116,39 @@ export const MUTANTS = [
   // js/nn/residual.ts: both paths' gradients.
   ["residual: backward adds dy for the shortcut's dx (as if it were the identity)", "js/nn/residual.ts",
     "return sum(runtime, main!, other!, where,", "return sum(runtime, main!, dy, where,"],
+  // js/nn/state.ts, js/io/safetensors.ts: state dicts and the file format (issue 13).
+  ["state: a wrongly shaped value loaded anyway", "js/nn/state.ts",
+    "if (!sameShape(v.shape, shape)) return `shape ${shapeText(v.shape as number[])}`;", ""],
+  ["state: strict loading ignores missing keys", "js/nn/state.ts",
+    "if (missingKeys.length) problems.unshift(", "if (false) problems.unshift("],
+  ["state: F16 exponent bias off by one", "js/nn/state.ts", "2 ** (exponent - 15)", "2 ** (exponent - 14)"],
+  ["state: batch norm's running variance left out of the state", "js/nn/batch-norm.ts",
+    '["running_var", this.runningVar], ', ""],
+  ["safetensors: overlapping tensors accepted", "js/io/safetensors.ts", "if (begin !== covered) bad(", "if (begin > covered) bad("],
+  ["safetensors: data read from the header's start", "js/io/safetensors.ts",
+    "copy.set(file.subarray(start + begin, start + begin + copy.length));", "copy.set(file.subarray(8 + begin, 8 + begin + copy.length));"],
+  ["safetensors: num_batches_tracked written as F32", "js/io/safetensors.ts",
+    'const counter = name === "num_batches_tracked" || name.endsWith(".num_batches_tracked");', "const counter = false;"],
+  // js/onnx: the importer's host ops, graph gradients and folding.
+  ["onnx: a gradient reaching a value twice keeps only the second", "js/onnx/import.ts",
+    "grads.set(name, this.sum(before, d, where));", "grads.set(name, d);"],
+  ["onnx: a broadcast input's gradient not summed over the broadcast axes", "js/onnx/values.ts",
+    "for (let n = 0; n < values.length; n++) sum[index[n]!]! += values[n]!;", "for (let n = 0; n < sum.length; n++) sum[n] = values[n]!;"],
+  ["onnx: Div's gradient for the divisor's sign flipped", "js/onnx/nodes.ts",
+    "return which === 0 ? d / y : (-d * x) / (y * y);", "return which === 0 ? d / y : (d * x) / (y * y);"],
+  ["onnx: concat's gradient slices from the start of each part", "js/onnx/nodes.ts",
+    "sliceAxis(g, dy.shape, a, start, shape[a]!)", "sliceAxis(g, dy.shape, a, 0, shape[a]!)"],
+  ["onnx: softmax's gradient without the dot product", "js/onnx/values.ts",
+    "dx[base + k * inner] = y[base + k * inner]! * (dy[base + k * inner]! - dot);", "dx[base + k * inner] = y[base + k * inner]! * dy[base + k * inner]!;"],
+  ["onnx: MatMul's weight gradient not transposed back", "js/onnx/nodes.ts",
+    "acc[k * N + n]! += dw[n * K + k]!;", "acc[k * N + n]! += dw[k * N + n]!;"],
+  ["onnx: ONNX's batch-norm momentum taken as PyTorch's", "js/onnx/nodes.ts",
+    'momentum: 1 - float(ctx.node, "momentum", 0.9)', 'momentum: float(ctx.node, "momentum", 0.9)'],
+  ["onnx: SAME_UPPER's extra pad put first", "js/onnx/nodes.ts",
+    'auto === "SAME_UPPER" ? [small, total.map((t, i) => t - small[i]!)]', 'auto === "SAME_LOWER" ? [small, total.map((t, i) => t - small[i]!)]'],
+  ["fold: the folded bias without the conv's own bias", "js/onnx/fold.ts", "((bias?.[f] ?? 0) - mean[f]!)", "(0 - mean[f]!)"],
+  ["fold: ε left out of the scale", "js/onnx/fold.ts", "g / Math.sqrt(variance[f]! + eps)", "g / Math.sqrt(variance[f]!)"],
+
 ];
 
 const DEFAULT_TESTS = "test/core test/conv test/threads test/nn test/api test/examples";

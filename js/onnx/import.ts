@@ -296,7 +296,8 @@ export class OnnxModel extends LayerBase {
     try {
       return run();
     } catch (error) {
-      if (!(error instanceof ConvError)) throw error;
+      // A node's own checks name it already ("importOnnx: node "n4" (Gemm): …"); a layer's errors gain it here.
+      if (!(error instanceof ConvError) || error.message.includes(`node "${proto.name}"`)) throw error;
       throw new ConvError(error.code, `OnnxModel.${what}: node "${proto.name}" (${proto.opType}): ${error.message}`, {
         argument: error.argument, expected: error.expected, received: error.received, cause: error,
       });

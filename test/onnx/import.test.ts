@@ -58,8 +58,35 @@ describe("training an imported model", () => {
       const scale = Math.max(1e-8, ...want.map(Math.abs));
       expect(scaledError(p.grad.toFloat32Array(), want) / scale, p.name).toBeLessThan(1e-3);
     }
+    // Batch norm's running statistics moved as PyTorch's did (ONNX's momentum 0.9 is PyTorch's 0.1).
+    const state = model.stateDict();
+    for (const [name, want] of torch.afterTrain) if (state[name]) expect(scaledError(state[name]!.toFloat32Array(), want), name).toBeLessThan(1e-5);
     for (const t of [x, logits, grad]) t.dispose();
     model.dispose();
+  });
+
+  it("foldBatchNorm folds each Conv → BatchNormalization pair (ε and the conv's own bias included) and computes what the unfolded graph does", () => {
+    const torch = torchRun("resnet");
+    const x = tensor(torch.x.data as Float32Array, torch.x.shape);
+    const folded = importOnnx(fixtureBytes("resnet-bn.onnx"), { foldBatchNorm: true }).eval();
+    expect(folded.parameters().length).toBe(20);
+    expect(scaledError(folded.forward(x).toFloat32Array(), torch.logitsEval)).toBeLessThan(1e-4);
+    folded.dispose();
+    // A conv with a bias, and a batch norm with a large ε and statistics far from 0 and 1.
+    const w = { name: "w", dims: [3n, 2n, 3n, 3n], dataType: TensorProto_DataType.FLOAT, rawData: new Uint8Array(Float32Array.from({ length: 54 }, (_, i) => Math.sin(i)).buffer) };
+    const vector = (name: string, values: number[]) => ({ name, dims: [3n], dataType: TensorProto_DataType.FLOAT, rawData: new Uint8Array(Float32Array.from(values).buffer) });
+    const bytes = graph([
+      { opType: "Conv", name: "c", input: ["x", "w", "b"], output: ["h"], attribute: [{ name: "pads", type: 7, ints: [1n, 1n, 1n, 1n] }] },
+      { opType: "BatchNormalization", name: "bn", input: ["h", "g", "beta", "mu", "var"], output: ["y"], attribute: [{ name: "epsilon", type: 1, f: 0.5 }] },
+    ], [w, vector("b", [1, -2, 0.5]), vector("g", [2, 0.5, -1]), vector("beta", [0.1, 0.2, 0.3]), vector("mu", [3, -1, 0]), vector("var", [0.2, 4, 1])]);
+    const plain = importOnnx(bytes).eval();
+    const fused = importOnnx(bytes, { foldBatchNorm: true }).eval();
+    expect(fused.parameters().map((p) => p.name)).toEqual(["w", "beta"]);
+    const input = tensor(Float32Array.from({ length: 2 * 2 * 5 * 5 }, (_, i) => Math.cos(i)), [2, 2, 5, 5]);
+    const want = plain.forward(input).toFloat32Array();
+    expect(scaledError(fused.forward(input).toFloat32Array(), want)).toBeLessThan(1e-5);
+    for (const t of [x, input]) t.dispose();
+    for (const m of [plain, fused]) m.dispose();
   });
 
   it("ops.onnx in eval mode: dL/dx and dL/dθ of L = Σ y·probe are PyTorch's (conv groups and dilation, transposed conv, BN, pools, concat, arithmetic, MatMul, softmax)", () => {
