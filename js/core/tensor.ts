@@ -183,6 +183,12 @@ function track(t: Tensor): void {
   scopes[scopes.length - 1]?.add(t);
 }
 
+/** @internal Puts a tensor back in the innermost open scope: a container's output, kept while it could have been an activation. */
+export function retrack<T extends Tensor>(t: T): T {
+  track(t);
+  return t;
+}
+
 function untrack(t: Tensor): void {
   for (const s of scopes) s.delete(t);
 }

@@ -3,7 +3,7 @@
 import { ConvError, ErrorCode, describe, fail } from "../core/errors.js";
 import { booleanOption, requireOptionsObject } from "../core/checks.js";
 import { runtimeArgument, type Runtime } from "../core/runtime.js";
-import { Tensor, allocateTensor, keep, runKernel, runtimeOf, tensorAddress } from "../core/tensor.js";
+import { Tensor, allocateTensor, keep, retrack, runKernel, runtimeOf, tensorAddress } from "../core/tensor.js";
 import { LayerBase, type Parameter } from "../nn/layer.js";
 import { clone } from "@bufbuild/protobuf";
 import { decodeModel, encodeModel, ModelProtoSchema, TensorProto_DataType, type ModelProto, type NodeProto, type TensorProto } from "./proto.js";
@@ -177,8 +177,9 @@ export class OnnxModel extends LayerBase {
       }
       const y = this.env.get(this.outputName);
       if (!(y instanceof Tensor)) fail(ErrorCode.UNSUPPORTED, where, "x", "a graph whose output depends on its input", describe(y));
-      this.owned.delete(y);
       this.input = x;
+      // The output is the caller's, in the caller's scope as any layer's output is (unless it is x itself).
+      if (this.owned.delete(y)) retrack(y);
       return y;
     } catch (error) {
       this.release();

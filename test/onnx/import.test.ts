@@ -1,7 +1,7 @@
 // importOnnx on files torch.onnx.export wrote: PyTorch's outputs and gradients, fine-tuning state, no leaks, and every refusal naming what it refuses.
 
 import { describe, it, expect, beforeAll } from "vitest";
-import { init, tensor, memoryUsage, softmaxCrossEntropy, ConvError, ErrorCode, SGD } from "../../js/index.js";
+import { init, tensor, scope, memoryUsage, softmaxCrossEntropy, ConvError, ErrorCode, SGD } from "../../js/index.js";
 import { importOnnx } from "../../js/onnx/index.js";
 import { encodeModel, TensorProto_DataType } from "../../js/onnx/proto.js";
 import { fixtureBytes, fixtureTensors, scaledError, torchRun } from "../helpers/torch-fixtures.js";
@@ -181,6 +181,22 @@ describe("importOnnx's refusals", () => {
     expect(e.message).toMatch(/36 values/);
     const huge = { name: "w", dataType: TensorProto_DataType.FLOAT, dims: [1n << 40n, 1n << 20n], rawData: new Uint8Array(16) };
     expect(caught(() => importOnnx(graph([{ opType: "Conv", name: "c", input: ["x", "w"], output: ["y"] }], [huge]))).code).toBe(ErrorCode.MODEL_FILE);
+  });
+
+  it("its output belongs to the caller's scope, as any layer's: a training loop inside scope() leaks nothing", () => {
+    const model = importOnnx(fixtureBytes("lenet.onnx"));
+    const x = tensor(new Float32Array(2 * 784).fill(0.5), [2, 1, 28, 28]);
+    const step = () => scope(() => {
+      const y = model.forward(x);
+      model.backward(tensor(new Float32Array(20).fill(0.1), [2, 10]), { inputGrad: false });
+      return y.shape.length;
+    });
+    step();
+    const before = memoryUsage().bytesInUse;
+    for (let i = 0; i < 20; i++) step();
+    expect(memoryUsage().bytesInUse).toBe(before);
+    x.dispose();
+    model.dispose();
   });
 
   it("an input of the wrong shape fails in forward naming the node, and leaves nothing allocated", () => {
