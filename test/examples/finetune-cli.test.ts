@@ -19,7 +19,8 @@ describe("examples/finetune.mjs (npm run finetune)", () => {
     expect(run.stdout).toMatch(/imported .*lenet\.onnx: OnnxModel\(\d+ nodes\), 6 parameter tensors \(11274 values\)/);
     const before = Number(run.stdout.match(/before fine-tuning: test accuracy (\d+\.\d\d)%/)![1]);
     const after = Number(run.stdout.trimEnd().split("\n").at(-1)!.match(/^test accuracy: (\d+\.\d\d)%$/)![1]);
-    expect(before).toBeLessThan(30);
+    // PyTorch's LeNet with its initial weights, as PyTorch evaluates it on these digits (test/fixtures/models/README.md).
+    expect(before).toBe(15.65);
     expect(after).toBeGreaterThan(80);
     await init({ simd: "fixed" });
     // The saved weights have the ONNX initializers' names (PyTorch's); the saved model imports again with them.

@@ -49,15 +49,16 @@ describe("the packed package", () => {
       cwd: checkout, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 300_000,
     })) as { filename: string; files: { path: string }[] }[];
     files = packed[0]!.files.map((f) => f.path).sort();
-    // Offline: the tarball plus its one runtime dependency, packed from our own node_modules.
+    // Offline: the tarball plus its runtime dependencies (the loader; protobuf-es for the onnx subpath), packed from our own node_modules.
     const loader = JSON.parse(await run("npm", ["pack", "--json", "--pack-destination", dir, "./node_modules/@assemblyscript/loader"])) as { filename: string }[];
+    const protobuf = JSON.parse(await run("npm", ["pack", "--json", "--pack-destination", dir, "./node_modules/@bufbuild/protobuf"])) as { filename: string }[];
     // A fresh project as the README sets one up: npm init -y, then type=module for top-level await.
     app = join(dir, "app");
     await mkdir(app);
     execFileSync("npm", ["init", "-y"], { cwd: app, stdio: "ignore" });
     execFileSync("npm", ["pkg", "set", "type=module"], { cwd: app, stdio: "ignore" });
     await run("npm", ["install", "--offline", "--no-audit", "--no-fund", "--ignore-scripts", "--prefix", app,
-      join(dir, packed[0]!.filename), join(dir, loader[0]!.filename)]);
+      join(dir, packed[0]!.filename), join(dir, loader[0]!.filename), join(dir, protobuf[0]!.filename)]);
   }, 400_000);
   afterAll(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
