@@ -11,9 +11,10 @@ const PACKAGE_SOURCES = [resolve(ROOT, "js/index.ts"), resolve(ROOT, "js/index.j
  * Bundles `entry` (a path) into `outfile`. With `packageUrl` (say "/dist/index.js"), every import of
  * the package (js/index or dist/index) stays an import of that URL, so the page runs the built package
  * and init() finds the .wasm beside it; without, the package is bundled in (workerd: pass the Module).
- * `.wasm` imports stay imports (workerd links them as compiled modules).
+ * `.wasm` imports stay imports (workerd links them as compiled modules), as do those `external` names
+ * (say "*.onnx" for workerd's Data modules).
  */
-export async function bundle({ entry, outfile, packageUrl, minify = false }) {
+export async function bundle({ entry, outfile, packageUrl, minify = false, external = [] }) {
   const packageAsUrl = {
     name: "package-as-url",
     setup(b) {
@@ -33,7 +34,7 @@ export async function bundle({ entry, outfile, packageUrl, minify = false }) {
     target: "es2022",
     minify,
     logLevel: "error",
-    external: ["*.wasm", "node:*"],
+    external: ["*.wasm", "node:*", ...external],
     mainFields: ["module", "main"],
     plugins: packageUrl ? [packageAsUrl] : [],
   });

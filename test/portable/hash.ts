@@ -1,8 +1,9 @@
-// The cross-runtime fingerprint: SHA-256 of out, dx, dw and db (float32 bytes) over a fixed list of seeded configurations, then of every newer layer (layers.ts).
+// The cross-runtime fingerprint: SHA-256 of out, dx, dw and db (float32 bytes) over a fixed list of seeded configurations, then of every newer layer (layers.ts) and the model files (models.ts).
 
 import type * as Api from "../../dist/index.js";
 import { randomCases, caseOptions, randomData, type PortableCase } from "./cases.ts";
 import { layerResults } from "./layers.ts";
+import { modelResults, sha256Hex, type ModelInputs } from "./models.ts";
 
 /**
  * Fixed, not drawn per run: the same inputs must reach every engine. Random small cases cover every
@@ -31,16 +32,18 @@ export function caseResults(api: typeof Api, runtime: Api.Runtime, c: PortableCa
   });
 }
 
-/** Hex SHA-256 over every case's out, dx, dw, db bytes in order, then the layers' (crypto.subtle exists in all five runtimes). */
-export async function resultsHash(api: typeof Api, runtime: Api.Runtime): Promise<string> {
-  const parts = [...HASH_CASES.flatMap((c) => caseResults(api, runtime, c)), ...layerResults(api, runtime)];
+/**
+ * Hex SHA-256 over every case's out, dx, dw, db bytes in order, then the layers', then the model
+ * files' (the safetensors and ONNX bytes written, outputs and gradients after loading them).
+ */
+export async function resultsHash(api: typeof Api, runtime: Api.Runtime, models: ModelInputs): Promise<string> {
+  const parts: ArrayBufferView[] = [...HASH_CASES.flatMap((c) => caseResults(api, runtime, c)), ...layerResults(api, runtime), ...(await modelResults(api, models, runtime))];
   const bytes = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
   let offset = 0;
   for (const p of parts) {
-    // Float32Array bytes are the engine's byte order; every target these runtimes have is little-endian.
+    // Typed arrays' bytes are the engine's byte order; every target these runtimes have is little-endian.
     bytes.set(new Uint8Array(p.buffer, p.byteOffset, p.byteLength), offset);
     offset += p.byteLength;
   }
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+  return sha256Hex(bytes);
 }

@@ -8,6 +8,9 @@ import { resultsHash } from "./hash.ts";
 import { errorCaseProblem, type ErrorCase } from "./error-cases.ts";
 import { runtimeName } from "../../bench/lib/runtime-name.ts";
 import { LAYER_ERROR_CASES, layerErrorCatalogue, layerReferenceComparison, resnetBlockNoLeak } from "./layers.ts";
+import { leakFree, modelFileDigests, onnxRoundTrip, pytorchLenet, safetensorsRoundTrip, type ModelInputs } from "./models.ts";
+
+export { MODEL_FIXTURE_DIR, MODEL_FIXTURES, readModelFixtures, type ModelInputs, type OnnxApi } from "./models.ts";
 
 export type ConvApi = typeof Api;
 
@@ -21,6 +24,8 @@ export interface SuiteOptions {
   cases?: number;
   /** Where init() loads the module from (workerd passes its imported WebAssembly.Module). */
   wasm?: Api.WasmSource;
+  /** The wasm-conv2d/onnx subpath as this runtime loaded it, and the PyTorch-written fixtures' bytes (models.ts). */
+  models: ModelInputs;
 }
 
 export interface CheckResult {
@@ -35,24 +40,24 @@ export interface SuiteReport {
   seed: number;
   passed: boolean;
   checks: CheckResult[];
-  /** SHA-256 of out, dx, dw, db over the fixed configurations of hash.ts and the layers' results of layers.ts (fixed SIMD build). */
+  /** SHA-256 of out, dx, dw, db over the fixed configurations of hash.ts, the layers' results of layers.ts and the model files' of models.ts (fixed SIMD build). */
   hash: string;
 }
 
 /** Runs every portable check; never throws for a failed check (each becomes a CheckResult). */
 export async function runPortableSuite(api: ConvApi, options: SuiteOptions): Promise<SuiteReport> {
-  const { seed, cases = 500, wasm } = options;
+  const { seed, cases = 500, wasm, models } = options;
   // A runtime of its own for each check that needs a fresh one (init() would hand back the same one).
   const load = () => api.createRuntime(wasm === undefined ? { simd: "fixed" } : { simd: "fixed", wasm });
   const checks: CheckResult[] = [];
-  const record = async (name: string, check: () => string | null | Promise<string | null>, success: string) => {
+  const record = async (name: string, check: () => string | null | Promise<string | null>, success: string | (() => string)) => {
     let problem: string | null;
     try {
       problem = await check();
     } catch (error) {
       problem = `threw ${(error as Error)?.stack ?? error}`;
     }
-    checks.push({ name, passed: problem === null, detail: problem ?? success });
+    checks.push({ name, passed: problem === null, detail: problem ?? (typeof success === "string" ? success : success()) });
   };
 
   const runtime = await load();
@@ -73,9 +78,19 @@ export async function runPortableSuite(api: ConvApi, options: SuiteOptions): Pro
     () => layerErrorCatalogue(api, runtime), `${LAYER_ERROR_CASES} error cases`);
   await record("200 training steps of a ResNet block (batch norm, residual, dropout, transposed conv, pooling) leave memory flat",
     () => resnetBlockNoLeak(api, runtime, 200), "flat");
+  let digests = "";
+  await record("a model saved with saveSafetensors, read by loadSafetensors and loaded into one of other weights gives its eval output bit for bit; truncated and hostile files throw ERR_MODEL_FILE",
+    () => leakFree(runtime, async () => {
+      digests = await modelFileDigests(api, models.onnx, runtime);
+      return safetensorsRoundTrip(api, runtime);
+    }), () => `Conv2d, BatchNorm2d, MaxPool2d, Residual, AdaptiveAvgPool2d, Linear; ${digests}`);
+  await record("exportOnnx → importOnnx gives the model's eval output bit for bit (the bytes the same twice), and a training step its gradients",
+    () => leakFree(runtime, () => onnxRoundTrip(api, models.onnx, runtime)), "bit for bit");
+  await record("lenet.onnx, written by PyTorch, imported from bytes gives PyTorch's logits within 1e-4 and its gradients within 1e-3",
+    () => leakFree(runtime, () => pytorchLenet(api, models.onnx, runtime, models.fixtures)), "within tolerance");
   let hash = "";
   await record("results hash (fixed SIMD build)", async () => {
-    hash = await resultsHash(api, await load());
+    hash = await resultsHash(api, await load(), models);
     return null;
   }, "computed");
   return { runtime: runtimeName(), seed, passed: checks.every((c) => c.passed), checks, hash };

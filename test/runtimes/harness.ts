@@ -1,21 +1,28 @@
-// Shared by the runtime tests: the run's seed, Node's own hash to compare with, spawning deno/bun, judging a report.
+// Shared by the runtime tests: the run's seed, Node's own hash to compare with, the model fixtures' bytes, spawning deno/bun, judging a report.
 
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
 import * as api from "../../dist/index.js";
+import * as onnx from "../../dist/onnx/index.js";
 import { resultsHash } from "../portable/hash.ts";
-import { REPORT_PREFIX, type SuiteReport } from "../portable/suite.ts";
+import { MODEL_FIXTURE_DIR, REPORT_PREFIX, readModelFixtures, type ModelInputs, type SuiteReport } from "../portable/suite.ts";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 /** One seed per test file run, drawn fresh unless PORTABLE_SEED replays a failure. */
 export const SEED = process.env.PORTABLE_SEED ? Number(process.env.PORTABLE_SEED) : Math.floor(Math.random() * 2 ** 31);
 
+/** The built onnx subpath and the model fixtures read from disk, as Node passes them to the portable suite. */
+export async function nodeModels(): Promise<ModelInputs> {
+  return { onnx, fixtures: await readModelFixtures((name) => readFile(`${ROOT}${MODEL_FIXTURE_DIR}${name}`)) };
+}
+
 /** The fingerprint computed here, in Node, in this run: what every other runtime must reproduce. */
 export async function nodeHash(): Promise<string> {
-  return resultsHash(api, await api.init({ simd: "fixed" }));
+  return resultsHash(api, await api.init({ simd: "fixed" }), await nodeModels());
 }
 
 /** Every check passed; a failure names the check, its detail and how to replay the seed. */

@@ -3,11 +3,11 @@
 import { describe, it, expect } from "vitest";
 import * as api from "../../dist/index.js";
 import { runPortableSuite } from "../portable/suite.ts";
-import { SEED, expectPassed, nodeHash } from "./harness.ts";
+import { SEED, expectPassed, nodeHash, nodeModels } from "./harness.ts";
 
 describe("in Node", () => {
-  it("passes the portable suite (500 reference configurations, gradcheck, errors, memory growth)", async () => {
-    const report = await runPortableSuite(api, { seed: SEED });
+  it("passes the portable suite (500 reference configurations, gradcheck, errors, memory growth, model files)", async () => {
+    const report = await runPortableSuite(api, { seed: SEED, models: await nodeModels() });
     expect(report.runtime).toMatch(/^Node /);
     expectPassed(report);
   });

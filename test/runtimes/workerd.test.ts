@@ -1,6 +1,7 @@
-// workerd through miniflare: a Worker importing the .wasm as a module runs the portable suite, forward and backward; checked against the reference.
+// workerd through miniflare: a Worker importing the .wasm and the model fixtures as modules runs the portable suite, forward and backward; checked against the reference.
 
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import { readFileSync } from "node:fs";
 import { readFile, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
@@ -8,7 +9,7 @@ import { bundle } from "../../examples/bundle.mjs";
 import { referenceConv2d, firstMismatch } from "../reference/conv2d.ts";
 import { HASH_CASES } from "../portable/hash.ts";
 import { referenceConfig, randomData } from "../portable/cases.ts";
-import type { SuiteReport } from "../portable/suite.ts";
+import { MODEL_FIXTURE_DIR, MODEL_FIXTURES, type SuiteReport } from "../portable/suite.ts";
 import { ROOT, SEED, expectPassed, nodeHash } from "./harness.ts";
 
 interface WorkerAnswer { report: SuiteReport; caseIndex: number; results: number[][]; wasmIsModule: boolean; bytesRefused: string }
@@ -19,7 +20,8 @@ describe("in workerd", () => {
   let answer: WorkerAnswer;
   beforeAll(async () => {
     dir = await mkdtemp(join(ROOT, "test/runtimes/.tmp-"));
-    await bundle({ entry: join(ROOT, "test/portable/worker.ts"), outfile: join(dir, "worker.js") });
+    // The onnx subpath and @bufbuild/protobuf are bundled in; the fixtures stay imports, linked as Data modules below.
+    await bundle({ entry: join(ROOT, "test/portable/worker.ts"), outfile: join(dir, "worker.js"), external: ["*.onnx", "*.safetensors"] });
     // The modules are listed, not discovered: miniflare refuses to follow init()'s computed import of
     // node:fs/promises (only reached for file: URLs, never in a worker), as wrangler's bundler leaves it.
     worker = new Miniflare({
@@ -27,6 +29,7 @@ describe("in workerd", () => {
       modules: [
         { type: "ESModule", path: join(dir, "worker.js"), contents: await readFile(join(dir, "worker.js"), "utf8") },
         { type: "CompiledWasm", path: join(dir, "wasm-conv2d/wasm/conv2d-simd.wasm"), contents: await readFile(join(ROOT, "build/conv2d-simd.wasm")) },
+        ...MODEL_FIXTURES.map((name) => ({ type: "Data" as const, path: join(dir, MODEL_FIXTURE_DIR, name), contents: readFileSync(join(ROOT, MODEL_FIXTURE_DIR, name)) })),
       ],
       compatibilityDate: "2025-01-01",
     });
