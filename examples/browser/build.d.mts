@@ -1,3 +1,4 @@
-// Types for examples/browser/build.mjs, so the page test can build the page.
+// Types for examples/browser/build.mjs, so the page tests can build the pages' scripts.
 
 export function buildExamplePage(): Promise<string>;
+export function buildTrainWorker(): Promise<string>;

@@ -1,5 +1,5 @@
-// The train panel: starts the training worker (LeNet, ResNet or autoencoder), plots the loss per step and accuracy or error per epoch as they come, and shows the autoencoder's reconstructions.
-// ?model=resnet&epochs=2&trainSize=400&autostart=1 fills the form from the URL and starts at once (the browser test does).
+// The train panel: starts the training worker (LeNet, ResNet or autoencoder, or fine-tuning a picked .onnx or .safetensors file), plots the loss per step and accuracy or error per epoch as they come, shows the autoencoder's reconstructions and the fine-tuned model's download links.
+// ?model=resnet&epochs=2&trainSize=400&autostart=1 fills the form from the URL and starts at once (the browser tests do; a file to fine-tune is picked, then "fine-tune" pressed).
 
 import { drawChart } from "./chart.js";
 import { DEFAULTS as LENET, RESNET_DEFAULTS as RESNET, AUTOENCODER_DEFAULTS as AUTOENCODER } from "../mnist/defaults.mjs";
@@ -20,16 +20,35 @@ fill(true);
 form.elements.model.addEventListener("change", () => fill(false));
 const read = () => Object.fromEntries(FIELDS.map((name) => [name, Number(form.elements[name].value)]));
 
+const finetuneForm = document.getElementById("finetune");
+const buttons = [document.getElementById("train"), document.getElementById("finetune-button")];
+let running = false;
+const enable = () => {
+  buttons[0].disabled = running;
+  buttons[1].disabled = running || finetuneForm.elements.file.files.length === 0;
+};
+finetuneForm.elements.file.addEventListener("change", enable);
+
 form.addEventListener("submit", (event) => {
   event.preventDefault();
   start(form.elements.model.value, read());
 });
+finetuneForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const file = finetuneForm.elements.file.files[0];
+  if (file) start("finetune", read(), file);
+});
 if (params.has("autostart")) start(form.elements.model.value, read());
 
-function start(kind, options) {
-  const button = document.getElementById("train");
-  button.disabled = true;
+/** Runs the worker: kind is "lenet", "resnet", "autoencoder", or "finetune" with the picked file. Sets window.trainResult when done. */
+async function start(kind, options, file = null) {
+  if (running) return;
+  running = true;
+  enable();
+  window.trainResult = undefined;
   log.textContent = "";
+  progress.value = 0;
+  clearDownloads();
   document.getElementById("reconstructions").hidden = kind !== "autoencoder";
   const losses = [], trainAccuracy = [], testAccuracy = [], testError = [];
   let stepsPerEpoch = 1;
@@ -47,7 +66,7 @@ function start(kind, options) {
       });
     } else {
       drawChart(document.getElementById("accuracy-chart"), {
-        xMax, yMin: Math.min(0.8, Math.floor(10 * Math.min(1, ...trainAccuracy.map(([, v]) => v))) / 10), yMax: 1,
+        xMax, yMin: Math.min(0.8, Math.floor(10 * Math.min(1, ...[...trainAccuracy, ...(file ? testAccuracy : [])].map(([, v]) => v))) / 10), yMax: 1,
         xLabel: "epoch", yFormat: (v) => `${Math.round(v * 100)}%`,
         series: [
           { label: "test accuracy", color: "#36c", points: testAccuracy },
@@ -57,9 +76,22 @@ function start(kind, options) {
     }
   };
   redraw();
+  let bytes;
+  try {
+    bytes = file ? await file.arrayBuffer() : null;
+  } catch (error) {
+    finish({ type: "error", name: error.name, message: `cannot read the file: ${error.message}` });
+    return;
+  }
   const worker = new Worker(new URL("../../build/train-worker.js", import.meta.url), { type: "module" });
   worker.onmessage = ({ data: message }) => {
     if (message.type === "status") status.textContent = message.text;
+    if (message.type === "evaluated") {
+      testAccuracy.push([0, message.before]);
+      log.textContent += `${file.name} (${message.format}, ${message.parameters.toLocaleString("en")} parameters) as loaded: test ${(100 * message.before).toFixed(2)}%\n`;
+      status.textContent = `fine-tuning: test accuracy ${(100 * message.before).toFixed(2)}% before`;
+      redraw();
+    }
     if (message.type === "batch") {
       stepsPerEpoch = message.batches;
       losses.push([message.epoch - 1 + message.batch / message.batches, message.loss]);
@@ -82,23 +114,77 @@ function start(kind, options) {
     }
     if (message.type === "done" || message.type === "error") {
       worker.terminate();
-      button.disabled = false;
-      if (message.type === "error") {
-        status.textContent = `error: ${message.message}`;
-        window.trainResult = { error: message.message };
-        return;
-      }
-      const last = message.history.at(-1);
-      status.textContent = kind === "autoencoder"
-        ? `test reconstruction error: ${last.testError.toFixed(5)} after ${message.seconds.toFixed(1)} s`
-        : `test accuracy: ${(100 * last.testAccuracy).toFixed(2)}% after ${message.seconds.toFixed(1)} s`;
-      if (message.grid) drawDigits(document.getElementById("reconstructions"), [message.grid.originals, message.grid.reconstructions], message.grid.count);
-      window.trainResult = { model: kind, history: message.history, stepsPerEpoch, grid: message.grid && {
-        count: message.grid.count, originals: Array.from(message.grid.originals), reconstructions: Array.from(message.grid.reconstructions),
-      } };
+      finish(message);
     }
   };
-  worker.postMessage({ type: "train", model: kind, options });
+  // A worker that cannot start (build/train-worker.js missing: npm run build) or throws outside its handler.
+  worker.onerror = (event) => {
+    event.preventDefault();
+    worker.terminate();
+    finish({ type: "error", name: "Error", message: `the training worker failed: ${event.message || "build/train-worker.js did not load (npm run build)"}` });
+  };
+  worker.postMessage(file
+    ? { type: "finetune", name: file.name, bytes, options }
+    : { type: "train", model: kind, options }, bytes ? [bytes] : []);
+
+  function finish(message) {
+    running = false;
+    enable();
+    if (message.type === "error") {
+      // A ConvError says what is wrong with the file ("loadSafetensors: bytes: expected …"); another error's stack goes to the log.
+      const what = `${message.name ?? "Error"}${message.code ? ` (${message.code})` : ""}: ${message.message}`;
+      status.textContent = file ? `error in "${file.name}": ${what}` : `error: ${what}`;
+      if (message.stack) log.textContent += `${message.stack}\n`;
+      window.trainResult = { error: message.message, name: message.name, code: message.code };
+      return;
+    }
+    if (file) {
+      const downloads = showDownloads(file.name, message);
+      status.textContent = `test accuracy: ${(100 * message.before).toFixed(2)}% before, ${(100 * message.after).toFixed(2)}% after fine-tuning ` +
+        `(${message.seconds.toFixed(1)} s)`;
+      window.trainResult = {
+        model: "finetune", format: message.format, before: message.before, after: message.after, history: message.history, stepsPerEpoch, downloads,
+      };
+      return;
+    }
+    const last = message.history.at(-1);
+    status.textContent = kind === "autoencoder"
+      ? `test reconstruction error: ${last.testError.toFixed(5)} after ${message.seconds.toFixed(1)} s`
+      : `test accuracy: ${(100 * last.testAccuracy).toFixed(2)}% after ${message.seconds.toFixed(1)} s`;
+    if (message.grid) drawDigits(document.getElementById("reconstructions"), [message.grid.originals, message.grid.reconstructions], message.grid.count);
+    window.trainResult = { model: kind, history: message.history, stepsPerEpoch, grid: message.grid && {
+      count: message.grid.count, originals: Array.from(message.grid.originals), reconstructions: Array.from(message.grid.reconstructions),
+    } };
+  }
+}
+
+/** The fine-tuned model's links (blob URLs, named after the picked file); returns their names and sizes. */
+function showDownloads(picked, { safetensors, onnx, onnxError }) {
+  const base = picked.replace(/\.(onnx|safetensors)$/i, "");
+  const link = (id, bytes, extension) => {
+    const a = document.getElementById(id);
+    a.hidden = !bytes;
+    if (!bytes) return null;
+    a.href = URL.createObjectURL(new Blob([bytes], { type: "application/octet-stream" }));
+    a.download = `${base}-finetuned.${extension}`;
+    a.textContent = `${a.download} (${bytes.byteLength.toLocaleString("en")} bytes)`;
+    return { name: a.download, bytes: bytes.byteLength };
+  };
+  const files = { safetensors: link("download-safetensors", safetensors, "safetensors"), onnx: link("download-onnx", onnx, "onnx") };
+  document.getElementById("onnx-error").textContent = onnxError ? `(no .onnx: ${onnxError.name}: ${onnxError.message})` : "";
+  document.getElementById("downloads").hidden = false;
+  return files;
+}
+
+/** Hides the last run's links and frees their blobs. */
+function clearDownloads() {
+  document.getElementById("downloads").hidden = true;
+  for (const id of ["download-safetensors", "download-onnx"]) {
+    const a = document.getElementById(id);
+    if (a.href.startsWith("blob:")) URL.revokeObjectURL(a.href);
+    a.removeAttribute("href");
+  }
+  document.getElementById("onnx-error").textContent = "";
 }
 
 /** Rows of 28×28 digits (pixels in [0, 1], ink dark on white), scaled ×2 with 4 px margins, on a canvas. */
