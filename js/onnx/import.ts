@@ -26,6 +26,7 @@ export interface ImportOnnxOptions {
 export const OPSETS = { min: 7, max: 20 } as const;
 
 const WHERE = "importOnnx";
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** The values of a TensorProto (an initializer or a Constant's value) on the host, its size checked against its data. */
 function tensorValue(t: TensorProto, where: string): HostValue {
@@ -43,9 +44,17 @@ function tensorValue(t: TensorProto, where: string): HostValue {
     if (n !== count) fail(ErrorCode.MODEL_FILE, where, `tensor "${t.name}"`, `${count} values for shape ${JSON.stringify(shape)}`, `${n}`);
     return raw.length > 0 ? Float64Array.from({ length: count }, (_, i) => get(i * size)) : Float64Array.from(fields, Number);
   };
+  // Floats in raw_data (little-endian, as every writer stores them) are copied whole: a ResNet's weights are millions of values.
+  const whole = <A extends Float32Array | Float64Array>(Kind: { new (n: number): A; BYTES_PER_ELEMENT: number }): Float64Array | null => {
+    if (raw.length === 0 || !LITTLE_ENDIAN) return null;
+    if (raw.length !== count * Kind.BYTES_PER_ELEMENT) fail(ErrorCode.MODEL_FILE, where, `tensor "${t.name}"`, `${count} values for shape ${JSON.stringify(shape)}`, `${raw.length / Kind.BYTES_PER_ELEMENT}`);
+    const values = new Kind(count);
+    new Uint8Array(values.buffer).set(raw);
+    return values instanceof Float64Array ? values : Float64Array.from(values);
+  };
   switch (t.dataType) {
-    case T.FLOAT: return host(shape, read(4, (o) => view.getFloat32(o, true), t.floatData), false);
-    case T.DOUBLE: return host(shape, read(8, (o) => view.getFloat64(o, true), t.doubleData), false);
+    case T.FLOAT: return host(shape, whole(Float32Array) ?? read(4, (o) => view.getFloat32(o, true), t.floatData), false);
+    case T.DOUBLE: return host(shape, whole(Float64Array) ?? read(8, (o) => view.getFloat64(o, true), t.doubleData), false);
     case T.INT64: return host(shape, read(8, (o) => Number(view.getBigInt64(o, true)), t.int64Data), true);
     case T.INT32: return host(shape, read(4, (o) => view.getInt32(o, true), t.int32Data), true);
     case T.BOOL: return host(shape, read(1, (o) => view.getUint8(o), t.int32Data), true);

@@ -17,7 +17,7 @@ export interface HostValue {
 export type Value = Tensor | HostValue;
 
 export function host(shape: readonly number[], data: ArrayLike<number>, int: boolean): HostValue {
-  return { host: true, shape: [...shape], data: Float64Array.from(data), int };
+  return { host: true, shape: [...shape], data: data instanceof Float64Array ? data : Float64Array.from(data), int };
 }
 
 export function isHost(v: Value | undefined): v is HostValue {
