@@ -7,8 +7,11 @@ import { ModelProtoSchema, TensorProtoSchema, TensorProto_DataType, type ModelPr
 function floats(t: TensorProto | undefined): Float64Array | null {
   if (!t || t.dataType !== TensorProto_DataType.FLOAT) return null;
   if (t.rawData.length === 0) return Float64Array.from(t.floatData);
-  const view = new DataView(t.rawData.buffer, t.rawData.byteOffset, t.rawData.byteLength);
-  return Float64Array.from({ length: t.rawData.length / 4 }, (_, i) => view.getFloat32(4 * i, true));
+  if (t.rawData.length % 4 !== 0) return null;
+  // Copied whole (little-endian, as ONNX stores it and every engine here runs): weights are millions of values.
+  const values = new Float32Array(t.rawData.length / 4);
+  new Uint8Array(values.buffer).set(t.rawData);
+  return Float64Array.from(values);
 }
 
 function floatTensor(name: string, dims: bigint[], values: ArrayLike<number>): TensorProto {
