@@ -80,6 +80,20 @@ describe("hand-built graphs: onnxruntime-node's forward, centred differences' gr
     ], [c]), [2, 3, 4, 5]);
   });
 
+  it("Div, Sub and Mul whose second operand carries the gradient: y = (x·x) / (σ(x) + 1) − (2 − x)·σ(x)", async () => {
+    const one = floats("one", [1], Float32Array.from([1]));
+    const two = floats("two", [1], Float32Array.from([2]));
+    await check(model([
+      { opType: "Mul", input: ["x", "x"], output: ["sq"] },
+      { opType: "Sigmoid", input: ["x"], output: ["s"] },
+      { opType: "Add", input: ["s", "one"], output: ["d"] },
+      { opType: "Div", input: ["sq", "d"], output: ["q"] },
+      { opType: "Sub", input: ["two", "x"], output: ["t"] },
+      { opType: "Mul", input: ["t", "s"], output: ["p"] },
+      { opType: "Sub", input: ["q", "p"], output: ["y"] },
+    ], [one, two]), [2, 3, 4]);
+  });
+
   it("MatMul by a learnt 2-D matrix from a 3-D input, Gemm without transB, Slice with steps, Reshape with 0 and −1", async () => {
     const b = floats("b", [5, 4], randomData(7, 20));
     const w = floats("w", [12, 3], randomData(8, 36));
