@@ -146,6 +146,10 @@ export const MUTANTS = [
     'momentum: 1 - float(ctx.node, "momentum", 0.9)', 'momentum: float(ctx.node, "momentum", 0.9)'],
   ["onnx: SAME_UPPER's extra pad put first", "js/onnx/nodes.ts",
     'auto === "SAME_UPPER" ? [small, total.map((t, i) => t - small[i]!)]', 'auto === "SAME_LOWER" ? [small, total.map((t, i) => t - small[i]!)]'],
+  ["onnx: Pad places the input without the leading pads", "js/onnx/nodes.ts",
+    "const offset = x.shape.reduce((sum, _, i) => sum + pads[i]! * strides[i]!, 0);", "const offset = 0;"],
+  ["onnx: HardSwish's derivative as x/6 + 1/2", "js/onnx/nodes.ts", "(x) => (x <= -3 ? 0 : x >= 3 ? 1 : x / 3 + 0.5)", "(x) => (x <= -3 ? 0 : x >= 3 ? 1 : x / 6 + 0.5)"],
+  ["onnx: ReduceMean's gradient not divided by the count", "js/onnx/nodes.ts", "Float64Array.from(index, (i) => g[i]! / saved!.count)", "Float64Array.from(index, (i) => g[i]!)"],
   ["fold: the folded bias without the conv's own bias", "js/onnx/fold.ts", "((bias?.[f] ?? 0) - mean[f]!)", "(0 - mean[f]!)"],
   ["fold: ε left out of the scale", "js/onnx/fold.ts", "g / Math.sqrt(variance[f]! + eps)", "g / Math.sqrt(variance[f]!)"],
 

@@ -15,7 +15,7 @@ import { MaxPool2x2 } from "../nn/max-pool.js";
 import { Dropout } from "../nn/dropout.js";
 import type { AttributeProto, NodeProto } from "./proto.js";
 import {
-  broadcastIndex, broadcastShape, concatData, gatherData, host, isHost, reduceTo, sliceAxis, softmaxData, softmaxGradData, toTensor, valuesOf,
+  broadcastIndex, broadcastShape, concatData, stridedIndex, gatherData, host, isHost, reduceTo, sliceAxis, softmaxData, softmaxGradData, toTensor, valuesOf,
   type HostValue, type Value,
 } from "./values.js";
 
@@ -381,6 +381,65 @@ function reshapeTarget(ctx: BuildContext, inputs: (Value | undefined)[], x: Valu
   return shape;
 }
 
+
+/**
+ * An elementwise function of one tensor computed on the host, f(x), and its derivative from x:
+ * Clip (ReLU6), HardSigmoid, HardSwish.
+ */
+function elementwise(ctx: BuildContext, f: (x: number) => number, df: (x: number) => number): GraphNode {
+  let saved: { shape: readonly number[]; x: Float64Array } | null = null;
+  return plain((inputs) => {
+    const x = tensorInput(inputs[0], ctx);
+    const values = Float64Array.from(x.toFloat32Array());
+    saved = { shape: x.shape, x: values };
+    return [toTensor(ctx.runtime, x.shape, values.map(f))];
+  }, (douts, want) => {
+    const dy = douts[0];
+    if (!dy || !saved || !want[0]) return [null];
+    const g = dy.toFloat32Array();
+    const x = saved.x;
+    return [toTensor(ctx.runtime, saved.shape, Float64Array.from(g, (d, i) => d * df(x[i]!)))];
+  });
+}
+
+/** The bounds Clip takes: attributes before opset 11, optional constant inputs from 11. */
+function clipBounds(ctx: BuildContext): [number, number] {
+  if (ctx.opset < 11) return [float(ctx.node, "min", -Infinity), float(ctx.node, "max", Infinity)];
+  const bound = (i: number, fallback: number) => (ctx.input(i) ? required(ctx, i, i === 1 ? "min" : "max").data[0]! : fallback);
+  return [bound(1, -Infinity), bound(2, Infinity)];
+}
+
+/** For each element of x (shape), its index in the output of a permutation of the axes. */
+function permutedIndex(shape: readonly number[], perm: readonly number[]): Int32Array {
+  const outShape = perm.map((p) => shape[p]!);
+  const outStrides = outShape.map((_, i) => outShape.slice(i + 1).reduce((a, d) => a * d, 1));
+  // The stride in the output of each input axis.
+  const strideOf = shape.map((_, axis) => outStrides[perm.indexOf(axis)]!);
+  return stridedIndex(shape, strideOf);
+}
+
+/**
+ * A node that places each input element at one output position (Transpose, constant Pad): out[index[i]]
+ * = x[i], the rest `fill`; its backward gathers dy at those positions.
+ */
+function placing(ctx: BuildContext, layout: (inputs: (Value | undefined)[], x: Value) => { shape: number[]; index: Int32Array; fill: number }): GraphNode {
+  let saved: { shape: readonly number[]; index: Int32Array } | null = null;
+  return plain((inputs) => {
+    const x = inputs[0]!;
+    const { shape, index, fill } = layout(inputs, x);
+    const values = valuesOf(x).data;
+    const out = new Float64Array(shape.reduce((a, d) => a * d, 1)).fill(fill);
+    index.forEach((at, i) => { out[at] = values[i]!; });
+    saved = { shape: x.shape, index };
+    return [isHost(x) ? host(shape, out, x.int) : toTensor(ctx.runtime, shape, out)];
+  }, (douts, want) => {
+    const dy = douts[0];
+    if (!dy || !saved || !want[0]) return [null];
+    const g = dy.toFloat32Array();
+    return [toTensor(ctx.runtime, saved.shape, Float64Array.from(saved.index, (at) => g[at]!))];
+  });
+}
+
 const BUILDERS: Record<string, Builder> = {
   Conv: conv,
   ConvTranspose: convTranspose,
@@ -439,6 +498,60 @@ const BUILDERS: Record<string, Builder> = {
         start += shape[a]!;
         return part;
       });
+    });
+  },
+  Clip: (ctx) => {
+    const [lo, hi] = clipBounds(ctx);
+    return elementwise(ctx, (x) => Math.min(Math.max(x, lo), hi), (x) => (x > lo && x < hi ? 1 : 0));
+  },
+  HardSigmoid: (ctx) => {
+    const [alpha, beta] = [float(ctx.node, "alpha", 0.2), float(ctx.node, "beta", 0.5)];
+    return elementwise(ctx, (x) => Math.min(Math.max(alpha * x + beta, 0), 1), (x) => (alpha * x + beta > 0 && alpha * x + beta < 1 ? alpha : 0));
+  },
+  HardSwish: (ctx) => elementwise(ctx, (x) => x * Math.min(Math.max(x / 6 + 0.5, 0), 1),
+    (x) => (x <= -3 ? 0 : x >= 3 ? 1 : x / 3 + 0.5)),
+  Transpose: (ctx) => placing(ctx, (_inputs, x) => {
+    const rank = x.shape.length;
+    const perm = ints(ctx.node, "perm", Array.from({ length: rank }, (_, i) => rank - 1 - i));
+    if (perm.length !== rank || [...perm].sort((a, b) => a - b).some((p, i) => p !== i)) {
+      fail(ErrorCode.MODEL_FILE, "importOnnx", `node "${ctx.node.name}"`, `perm, a permutation of the ${rank} axes`, JSON.stringify(perm));
+    }
+    return { shape: perm.map((p) => x.shape[p]!), index: permutedIndex(x.shape, perm), fill: 0 };
+  }),
+  Pad: (ctx) => placing(ctx, (inputs, x) => {
+    const mode = text(ctx.node, "mode", "constant");
+    if (mode !== "constant") unsupported(ctx, "in constant mode", mode);
+    const rank = x.shape.length;
+    const given = ctx.opset < 11 ? ints(ctx.node, "pads", []) : inputs[1] ? Array.from(valuesOf(inputs[1]).data) : [];
+    const axes = ctx.opset >= 18 && inputs[3] ? Array.from(valuesOf(inputs[3]).data, (a) => (a < 0 ? a + rank : a)) : x.shape.map((_, i) => i);
+    const pads = new Array<number>(2 * rank).fill(0);
+    axes.forEach((a, i) => { pads[a] = given[i] ?? 0; pads[a + rank] = given[i + axes.length] ?? 0; });
+    if (pads.some((p) => p < 0)) unsupported(ctx, "with non-negative pads (a negative one crops)", JSON.stringify(pads));
+    const fill = ctx.opset < 11 ? float(ctx.node, "value", 0) : inputs[2] ? valuesOf(inputs[2]).data[0] ?? 0 : 0;
+    const shape = x.shape.map((d, i) => d + pads[i]! + pads[i + rank]!);
+    const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, d) => a * d, 1));
+    const offset = x.shape.reduce((sum, _, i) => sum + pads[i]! * strides[i]!, 0);
+    return { shape, index: stridedIndex(x.shape, strides, offset), fill };
+  }),
+  ReduceMean: (ctx) => {
+    let saved: { shape: readonly number[]; kept: number[]; count: number } | null = null;
+    return plain((inputs) => {
+      const x = tensorInput(inputs[0], ctx);
+      const rank = x.shape.length;
+      const listed = ctx.opset >= 18 ? (inputs[1] ? Array.from(valuesOf(inputs[1]).data) : null) : attribute(ctx.node, "axes") ? ints(ctx.node, "axes", []) : null;
+      const axes = (listed ?? x.shape.map((_, i) => i)).map((a) => (a < 0 ? a + rank : a));
+      const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+      const count = x.size / kept.reduce((a, d) => a * d, 1);
+      const mean = reduceTo(Float64Array.from(x.toFloat32Array()), x.shape, kept).map((v) => v / count);
+      saved = { shape: x.shape, kept, count };
+      const shape = int(ctx.node, "keepdims", 1) === 1 ? kept : x.shape.filter((_, i) => !axes.includes(i));
+      return [toTensor(ctx.runtime, shape, mean)];
+    }, (douts, want) => {
+      const dy = douts[0];
+      if (!dy || !saved || !want[0]) return [null];
+      const g = dy.toFloat32Array();
+      const index = broadcastIndex(saved.kept, saved.shape);
+      return [toTensor(ctx.runtime, saved.shape, Float64Array.from(index, (i) => g[i]! / saved!.count))];
     });
   },
   Slice: (ctx) => {

@@ -44,22 +44,27 @@ export function broadcastShape(a: readonly number[], b: readonly number[], where
 
 /** For each element of `out`, the index of the element of `shape` broadcast to it. */
 export function broadcastIndex(shape: readonly number[], out: readonly number[]): Int32Array {
-  const size = out.reduce((p, d) => p * d, 1);
-  const index = new Int32Array(size);
   const offset = out.length - shape.length;
   const strides = new Array<number>(out.length).fill(0);
   for (let i = shape.length - 1, s = 1; i >= 0; i--) {
     strides[i + offset] = shape[i] === 1 ? 0 : s;
     s *= shape[i]!;
   }
-  const counter = new Array<number>(out.length).fill(0);
-  let at = 0;
+  return stridedIndex(out, strides);
+}
+
+/** For each element of `shape` in row-major order, offset + Σ its index on each axis · strides[axis]. */
+export function stridedIndex(shape: readonly number[], strides: readonly number[], offset = 0): Int32Array {
+  const size = shape.reduce((p, d) => p * d, 1);
+  const index = new Int32Array(size);
+  const counter = new Array<number>(shape.length).fill(0);
+  let at = offset;
   for (let n = 0; n < size; n++) {
     index[n] = at;
-    for (let axis = out.length - 1; axis >= 0; axis--) {
+    for (let axis = shape.length - 1; axis >= 0; axis--) {
       counter[axis]!++;
       at += strides[axis]!;
-      if (counter[axis]! < out[axis]!) break;
+      if (counter[axis]! < shape[axis]!) break;
       at -= strides[axis]! * counter[axis]!;
       counter[axis] = 0;
     }

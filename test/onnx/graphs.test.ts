@@ -40,8 +40,9 @@ async function reference(bytes: Uint8Array, x: Float32Array, shape: number[]): P
 /**
  * Imports bytes; checks forward against onnxruntime-node, then dL/dx and dL/dθ of L = Σ y·probe
  * against centred differences of the imported model itself (in eval mode, float32, norm-wise).
+ * (A step must not straddle a kink of a piecewise-linear op: those are checked one op at a time.)
  */
-async function check(bytes: Uint8Array, shape: number[], gradTolerance = 5e-3): Promise<void> {
+async function check(bytes: Uint8Array, shape: number[], gradTolerance = 5e-3, step = 1e-2): Promise<void> {
   const m = importOnnx(bytes).eval();
   const xData = randomData(3, shape.reduce((p, d) => p * d, 1));
   const x = tensor(xData, shape);
@@ -57,7 +58,7 @@ async function check(bytes: Uint8Array, shape: number[], gradTolerance = 5e-3): 
   };
   const targets: [string, Tensor, Float32Array][] = [["x", x, dx.toFloat32Array()], ...m.parameters().map((p): [string, Tensor, Float32Array] => [p.name, p.value, p.grad.toFloat32Array()])];
   for (const [name, target, analytic] of targets) {
-    const numeric = numerical(target, target.toFloat32Array(), () => scope(loss), 1e-2);
+    const numeric = numerical(target, target.toFloat32Array(), () => scope(loss), step);
     expect(normError(analytic, numeric), `d/d${name}`).toBeLessThan(gradTolerance);
   }
   for (const t of [x, y, probe, dx]) t.dispose();
@@ -105,6 +106,43 @@ describe("hand-built graphs: onnxruntime-node's forward, centred differences' gr
       { opType: "Flatten", input: ["s"], output: ["f"], attribute: [int("axis", 1)] },
       { opType: "Gemm", input: ["f", "w", "bias"], output: ["y"] },
     ], [b, w, bias, int64s("shape", [0, -1, 5]), int64s("starts", [1, 0]), int64s("ends", [100, 4]), int64s("axes", [1, 2]), int64s("steps", [2, 1])]), [2, 3, 10]);
+  });
+
+  it("MobileNet's and tf2onnx's operators, one at a time on inputs spread over ±4: Transpose, Pad, Clip (ReLU6), HardSwish, HardSigmoid, ReduceMean", async () => {
+    const spread = { opType: "Mul", input: ["x", "four"], output: ["s"] };
+    const four = floats("four", [], Float32Array.from([4]));
+    const graphs: [Node, object[]][] = [
+      [{ opType: "Transpose", input: ["s"], output: ["y"], attribute: [ints("perm", [0, 3, 1, 2])] }, []],
+      [{ opType: "Pad", input: ["s", "pads", "padValue"], output: ["y"] }, [int64s("pads", [0, 0, 1, 2, 0, 0, 2, 1]), floats("padValue", [], Float32Array.from([0.25]))]],
+      [{ opType: "Clip", input: ["s", "lo", "hi"], output: ["y"] }, [floats("lo", [], Float32Array.from([-0.5])), floats("hi", [], Float32Array.from([0.8]))]],
+      [{ opType: "HardSwish", input: ["s"], output: ["y"] }, []],
+      [{ opType: "HardSigmoid", input: ["s"], output: ["y"], attribute: [{ name: "alpha", type: A.FLOAT, f: 0.3 }] }, []],
+      [{ opType: "ReduceMean", input: ["s"], output: ["y"], attribute: [ints("axes", [1, 3]), int("keepdims", 0)] }, []],
+    ];
+    // The step, 2e-4 in x and so 8e-4 after the spread, straddles none of the kinks (Clip's −0.5 and 0.8,
+    // HardSwish's ±3, HardSigmoid's −5/3 and 5/3) for these inputs: the nearest, 1.7e-3 from −0.5, does
+    // for a step of 1e-3.
+    for (const [node, initializer] of graphs) await check(model([spread, node], [four, ...initializer]), [2, 5, 6, 3], 5e-3, 2e-4);
+  });
+
+  it("those operators together after an NHWC input (forward against onnxruntime-node)", async () => {
+    const w = floats("w", [4, 3, 3, 3], randomData(12, 108));
+    const bytes = model([
+      { opType: "Transpose", input: ["x"], output: ["t"], attribute: [ints("perm", [0, 3, 1, 2])] },
+      { opType: "Pad", input: ["t", "pads", "padValue"], output: ["p"] },
+      { opType: "Conv", input: ["p", "w"], output: ["c"] },
+      { opType: "Clip", input: ["c", "lo", "hi"], output: ["r6"] },
+      { opType: "HardSwish", input: ["r6"], output: ["hs"] },
+      { opType: "HardSigmoid", input: ["c"], output: ["hg"], attribute: [{ name: "alpha", type: A.FLOAT, f: 0.3 }] },
+      { opType: "Mul", input: ["hs", "hg"], output: ["m"] },
+      { opType: "ReduceMean", input: ["m"], output: ["y"], attribute: [ints("axes", [2, 3]), int("keepdims", 0)] },
+    ], [w, int64s("pads", [0, 0, 1, 2, 0, 0, 2, 1]), floats("padValue", [], Float32Array.from([0.25])),
+      floats("lo", [], Float32Array.from([-0.5])), floats("hi", [], Float32Array.from([0.8]))]);
+    const m = importOnnx(bytes).eval();
+    const data = randomData(5, 180);
+    const y = scope(() => m.forward(tensor(data, [2, 5, 6, 3])).toFloat32Array());
+    expect(scaledError(y, await reference(bytes, data, [2, 5, 6, 3]))).toBeLessThan(1e-5);
+    m.dispose();
   });
 
   it("Conv with auto_pad SAME_UPPER and SAME_LOWER on an even kernel (the extra pad after, or before)", async () => {
