@@ -1,6 +1,7 @@
 // State dicts: a layer's parameters and buffers by PyTorch's names, and loading a dict into them all-or-nothing.
 
 import { ErrorCode, describe, fail } from "../core/errors.js";
+import { booleanOption, checkOptionsObject } from "../core/checks.js";
 import { shapeText, sameShape, sizeOf } from "../core/shape.js";
 import { Tensor } from "../core/tensor.js";
 import type { Layer } from "./layer.js";
@@ -58,21 +59,19 @@ function valuesOf(value: unknown, shape: readonly number[]): Float32Array | stri
 export function toFloat32(data: unknown, dtype?: string): Float32Array | string {
   if (data instanceof Float32Array) return data;
   if (data instanceof Uint16Array && (dtype === "F16" || dtype === "BF16")) return dtype === "F16" ? fromHalf(data) : fromBfloat(data);
-  if (data instanceof BigInt64Array || data instanceof BigUint64Array) return Float32Array.from(data, Number);
   if (Array.isArray(data)) return data.every((x) => typeof x === "number") ? Float32Array.from(data) : "an array that is not all numbers";
-  if (ArrayBuffer.isView(data) && !(data instanceof DataView)) return Float32Array.from(data as unknown as ArrayLike<number>);
+  // Number(): I64's bigints too.
+  if (ArrayBuffer.isView(data) && !(data instanceof DataView)) return Float32Array.from(data as unknown as ArrayLike<number>, Number);
   return `data of ${describe(data)}`;
 }
 
 /** IEEE half-precision bits to float32. */
 function fromHalf(bits: Uint16Array): Float32Array {
   return Float32Array.from(bits, (h) => {
-    const sign = h & 0x8000 ? -1 : 1;
-    const exponent = (h >> 10) & 0x1f;
-    const fraction = h & 0x3ff;
-    if (exponent === 0) return sign * fraction * 2 ** -24;
-    if (exponent === 31) return fraction ? NaN : sign * Infinity;
-    return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
+    const exponent = (h >> 10) & 31;
+    const fraction = h & 1023;
+    const v = exponent === 31 ? (fraction ? NaN : Infinity) : exponent ? (1 + fraction / 1024) * 2 ** (exponent - 15) : fraction * 2 ** -24;
+    return h & 0x8000 ? -v : v;
   });
 }
 
@@ -90,11 +89,7 @@ export function loadState(state: [string, Tensor][], dict: unknown, options: unk
   if (typeof dict !== "object" || dict === null || Array.isArray(dict) || dict instanceof Tensor) {
     fail(ErrorCode.STATE_DICT, where, "dict", "an object of name → Tensor or { shape, data }", describe(dict));
   }
-  const opts = options ?? {};
-  const strict = (opts as { strict?: unknown }).strict ?? true;
-  if (typeof opts !== "object" || typeof strict !== "boolean" || Object.keys(opts).some((k) => k !== "strict")) {
-    fail(ErrorCode.INVALID_OPTION, where, "options", "{ strict?: boolean }", describe(options));
-  }
+  const strict = booleanOption(checkOptionsObject(options as LoadStateDictOptions, ["strict"], where, "options").strict, true, where, "options.strict");
   const given = dict as Record<string, unknown>;
   const names = new Set(state.map(([name]) => name));
   const missingKeys = state.map(([name]) => name).filter((name) => !Object.hasOwn(given, name));
