@@ -1,6 +1,7 @@
 // safetensors files: a model's or a dict's tensors written as the format specifies, and a file read back with every offset checked first.
 
 import { ErrorCode, describe, fail } from "../core/errors.js";
+import { booleanOption, checkOptionsObject } from "../core/checks.js";
 import { Tensor } from "../core/tensor.js";
 import type { Layer } from "../nn/layer.js";
 import { stateOf, toFloat32, type StateValue } from "../nn/state.js";
@@ -48,7 +49,7 @@ export function saveSafetensors(source: Layer | Record<string, StateValue>, opti
     fail(ErrorCode.INVALID_OPTION, SAVE, "source", "a layer or an object of name → tensor", describe(source));
   }
   const entries: [string, unknown][] = typeof (source as Layer).parameters === "function" ? stateOf(source as Layer) : Object.entries(source);
-  const metadata = options.metadata;
+  const metadata = checkOptionsObject(options, ["metadata"], SAVE, "options").metadata;
   if (metadata !== undefined && (typeof metadata !== "object" || metadata === null || Object.values(metadata).some((v) => typeof v !== "string"))) {
     fail(ErrorCode.INVALID_OPTION, SAVE, "options.metadata", "an object of string values", describe(metadata));
   }
@@ -111,8 +112,7 @@ function encodeValue(name: string, value: unknown): { dtype: string; shape: numb
 export function loadSafetensors(bytes: Uint8Array | ArrayBuffer, options: LoadSafetensorsOptions = {}): Record<string, SafetensorsEntry> {
   const file = bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : bytes;
   if (!(file instanceof Uint8Array)) fail(ErrorCode.INVALID_OPTION, LOAD, "bytes", "a Uint8Array or ArrayBuffer", describe(bytes));
-  const toF32 = options.toFloat32 ?? false;
-  if (typeof toF32 !== "boolean") fail(ErrorCode.INVALID_OPTION, LOAD, "options.toFloat32", "true or false", describe(toF32));
+  const toF32 = booleanOption(checkOptionsObject(options, ["toFloat32"], LOAD, "options").toFloat32, false, LOAD, "options.toFloat32");
   const bad = (expected: string, received: string): never => fail(ErrorCode.MODEL_FILE, LOAD, "bytes", expected, received);
   if (file.length < 8) bad("a safetensors file (an 8-byte header length first)", `${file.length} bytes`);
   const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
