@@ -29,6 +29,29 @@ describe("Conv2d", () => {
     for (const layer of [a, b, c]) layer.dispose();
   });
 
+  it("keeps its packed weights between forwards, and packs again when the weights change (a write, one element, loadStateDict), other layers' calls in between", () => {
+    const layers = [1, 2].map((seed) => new Conv2d({ inChannels: 8, outChannels: 16, kernelSize: 3, pad: 1, seed, runtime }));
+    const x = tensor(randomData(40, 2 * 8 * 12 * 12), [2, 8, 12, 12], runtime);
+    const ref = { N: 2, C: 8, H: 12, W: 12, F: 16, KH: 3, KW: 3, strideH: 1, strideW: 1, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1, dilationH: 1, dilationW: 1, groups: 1 };
+    const expectReference = (layer: Conv2d) => scope(() => {
+      const y = layer.forward(x).toFloat32Array();
+      expect(firstMismatch(y, referenceConv2d(ref, x.toFloat32Array(), layer.weight.toFloat32Array(), layer.bias!.toFloat32Array()).out)).toBeNull();
+    });
+    for (const layer of layers) expectReference(layer);
+    for (const layer of layers) expectReference(layer);
+    layers[0]!.weight.write(randomData(41, layers[0]!.weight.size));
+    expectReference(layers[0]!);
+    const one = layers[1]!.weight.toFloat32Array();
+    one[one.length - 1]! += 0.5; // the last weight only: a comparison that stopped early would miss it
+    layers[1]!.weight.write(one);
+    expectReference(layers[1]!);
+    layers[1]!.loadStateDict(layers[0]!.stateDict());
+    expectReference(layers[1]!);
+    expectReference(layers[0]!);
+    x.dispose();
+    for (const layer of layers) layer.dispose();
+  });
+
   it("forward and backward agree with the reference; gradients accumulate until zeroGrad", () => {
     const options = { stride: 2, pad: { top: 1, bottom: 0, left: 2, right: 1 }, dilation: [1, 2] as [number, number], groups: 2 };
     const layer = new Conv2d({ inChannels: 4, outChannels: 6, kernelSize: 3, ...options, seed: 3, runtime });
