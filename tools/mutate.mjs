@@ -116,9 +116,6 @@ export const MUTANTS = [
   // js/nn/residual.ts: both paths' gradients.
   ["residual: backward adds dy for the shortcut's dx (as if it were the identity)", "js/nn/residual.ts",
     "return sum(runtime, main!, other!, where,", "return sum(runtime, main!, dy, where,"],
-  // js/conv/schedule.ts: a layer's own packing block (issue 13's inference speed).
-  ["schedule: work blocks placed after a layer's own packing block instead of in the scratch", "js/conv/schedule.ts",
-    "const workBase = own ? scratch : block + prepared;", "const workBase = block + prepared;"],
   // js/nn/state.ts, js/io/safetensors.ts: state dicts and the file format (issue 13).
   ["state: a wrongly shaped value loaded anyway", "js/nn/state.ts",
     "if (!sameShape(v.shape, shape)) return `shape ${shapeText(v.shape as number[])}`;", ""],

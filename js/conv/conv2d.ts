@@ -7,7 +7,7 @@ import {
   type Conv2dGradients,
 } from "./calls.js";
 import type { Conv2dOptions } from "./geometry.js";
-import { runSynchronously, type PackingBlock } from "./schedule.js";
+import { runSynchronously } from "./schedule.js";
 
 /** out = x ⋆ w + b, exactly torch.nn.functional.conv2d (NCHW, cross-correlation). b may be null. */
 export function conv2d(x: Tensor, w: Tensor, b: Tensor | null | undefined, options?: Conv2dOptions): Tensor {
@@ -35,11 +35,11 @@ export function conv2dBackward<const S extends GradientSelection = {}>(
 }
 
 /** @internal conv2d with errors named by `where` (a layer's forward()). */
-export function forwardConv2d(x: unknown, w: unknown, b: unknown, options: Conv2dOptions | undefined, where: string, own?: PackingBlock): Tensor {
+export function forwardConv2d(x: unknown, w: unknown, b: unknown, options: Conv2dOptions | undefined, where: string): Tensor {
   const runtime = runtimeOf(x, where, "x");
   const checked = checkForward(runtime, x, w, b, options, where);
   // The output first: when it cannot exist, that is the error worth reporting, not the scratch.
   const out = allocateOutput(runtime, checked.geometry, where);
-  runKernel([out], () => runSynchronously(runtime, [forwardCall(checked, out)], where, own));
+  runKernel([out], () => runSynchronously(runtime, [forwardCall(checked, out)], where));
   return out;
 }

@@ -46,9 +46,9 @@ interface Planned {
  * accumulated. With a pool that is free, a call worth it runs on this thread and the workers
  * together; otherwise on this thread alone.
  */
-export function runSynchronously(runtime: Runtime, calls: readonly DirectionCall[], where: string, own?: PackingBlock): void {
+export function runSynchronously(runtime: Runtime, calls: readonly DirectionCall[], where: string): void {
   if (calls.length === 1) {
-    runPlanned(runtime, plan(runtime, calls[0]!), where, own);
+    runPlanned(runtime, plan(runtime, calls[0]!), where);
     return;
   }
   const planned = calls.map((call) => plan(runtime, call));
@@ -67,43 +67,22 @@ function plan(runtime: Runtime, call: DirectionCall): Planned {
   return { call, shared, prepared, work, bytes: prepared + work * (shared ? pool!.size + 1 : 1) };
 }
 
-/**
- * A layer's own block for its forward's prepared weights (Conv2d keeps one): a network of many
- * convolutions then packs each one's weights once, not on every call, as the shared scratch (which
- * holds only the last call's) would. conv2dPrepare still compares the weights bit for bit, so weights
- * changed by an optimiser are packed again.
- */
-export interface PackingBlock {
-  address: number;
-  bytes: number;
-}
-
-function runPlanned(runtime: Runtime, { call, shared, prepared, work, bytes }: Planned, where: string, own?: PackingBlock): void {
+function runPlanned(runtime: Runtime, { call, shared, prepared, work, bytes }: Planned, where: string): void {
   const pool = runtime.pool;
-  const allocator = runtime.allocator;
-  let reusable = 0;
-  if (own && own.bytes < prepared) {
-    const address = allocator.allocate(prepared, where);
-    if (own.address) allocator.free(own.address);
-    Object.assign(own, { address, bytes: prepared });
-  } else if (own) reusable = 1;
-  // The scratch holds the work blocks (after the prepared ones unless the layer has its own).
-  const scratch = allocator.scratch(own ? bytes - prepared : bytes, where);
-  const block = own ? own.address : scratch;
+  const block = runtime.allocator.scratch(bytes, where);
   const kernels = runtime.kernels;
-  // Calls without a block of their own use the scratch: while the allocator has not moved it, it holds
-  // the last such call's packing, which conv2dPrepare may keep (it compares the weights bit for bit).
-  if (!own) reusable = allocator.scratchIntact ? 1 : 0;
-  allocator.scratchIntact = false;
+  // Only these calls use the scratch block: while the allocator has not moved it, it holds the last
+  // call's packing, which conv2dPrepare may keep (it compares the weights bit for bit).
+  const reusable = runtime.allocator.scratchIntact ? 1 : 0;
+  runtime.allocator.scratchIntact = false;
   const phases = kernels.conv2dPrepare(call.direction, writeGeometry(runtime, call.geometry), call.w, call.bias, block, reusable);
-  allocator.scratchIntact = !own;
-  const workBase = own ? scratch : block + prepared;
-  const mine = workBase + (shared ? pool!.size : 0) * work;
+  runtime.allocator.scratchIntact = true;
+  const mine = block + bytes - work;
   const accumulate = call.accumulate ? 1 : 0;
   for (let phase = 0; phase < phases; phase++) {
     const run = (t0: number, t1: number) => kernels.conv2dRun(phase, block, call.a, call.b, call.out, accumulate, mine, t0, t1);
     const tasks = kernels.conv2dTasks(block, phase);
-    if (shared) pool!.runHere(phaseJob(call, phase, block, workBase, work, tasks), (task) => run(task, task + 1), where);
+    if (shared) pool!.runHere(phaseJob(call, phase, block, prepared, work, tasks), (task) => run(task, task + 1), where);
     else run(0, tasks);
   }
 }
@@ -123,10 +102,10 @@ function worthThreads(call: DirectionCall): boolean {
   return convFlops(g) >= SMALL_CALL_FLOPS;
 }
 
-function phaseJob(call: DirectionCall, phase: number, block: number, workBase: number, work: number, tasks: number): PhaseJob {
+function phaseJob(call: DirectionCall, phase: number, block: number, prepared: number, work: number, tasks: number): PhaseJob {
   return {
     direction: call.direction, phase, prepared: block, a: call.a, b: call.b, out: call.out, accumulate: call.accumulate ? 1 : 0,
-    workBase, workStride: work, tasks,
+    workBase: block + prepared, workStride: work, tasks,
   };
 }
 
@@ -157,7 +136,7 @@ export async function runCalls(runtime: Runtime, calls: readonly DirectionCall[]
       const kernels = runtime.kernels;
       const phases = kernels.conv2dPrepare(call.direction, writeGeometry(runtime, call.geometry), call.w, call.bias, block, 0);
       for (let phase = 0; phase < phases; phase++) {
-        await pool.run(phaseJob(call, phase, block, block + prepared, work, kernels.conv2dTasks(block, phase)), where);
+        await pool.run(phaseJob(call, phase, block, prepared, work, kernels.conv2dTasks(block, phase)), where);
       }
     }
   } finally {

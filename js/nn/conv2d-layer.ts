@@ -9,7 +9,7 @@ import { backwardCalls, checkBackward } from "../conv/calls.js";
 import { forwardConv2d } from "../conv/conv2d.js";
 import { forwardConv2dAsync } from "../conv/conv2d-async.js";
 import { CONV_OPTION_KEYS, convGeometry, kernelSizeOption, pickConvOptions, type Conv2dOptions } from "../conv/geometry.js";
-import { runCalls, runSynchronously, type PackingBlock } from "../conv/schedule.js";
+import { runCalls, runSynchronously } from "../conv/schedule.js";
 import { cachedInput, wantsInputGrad, type BackwardOptions } from "./layer.js";
 import { WeightedLayer } from "./weighted.js";
 
@@ -40,8 +40,6 @@ export class Conv2d extends WeightedLayer {
   readonly kernelSize: readonly [number, number];
   /** The convolution options (stride, pad, dilation, groups) this layer passes to conv2d. */
   readonly options: Readonly<Conv2dOptions>;
-  /** forward()'s packed weights, kept between calls (see PackingBlock); freed by dispose(). */
-  private readonly packing: PackingBlock = { address: 0, bytes: 0 };
 
   constructor(options: Conv2dLayerOptions) {
     const where = "Conv2d";
@@ -78,16 +76,9 @@ export class Conv2d extends WeightedLayer {
   /** y = conv2d(x, weight, bias); keeps x (not a copy) for backward(): do not dispose x before then. */
   forward(x: Tensor): Tensor {
     const where = "Conv2d.forward";
-    const y = forwardConv2d(this.checkX(x, where), this.weight, this.bias, this.options, where, this.packing);
+    const y = forwardConv2d(this.checkX(x, where), this.weight, this.bias, this.options, where);
     this.input = x;
     return y;
-  }
-
-  /** Frees the layer's tensors and its packed weights. */
-  override dispose(): void {
-    super.dispose();
-    if (this.packing.address) this.runtime.allocator.free(this.packing.address);
-    this.packing.address = this.packing.bytes = 0;
   }
 
   /** forward(), on the runtime's worker threads (see conv2dAsync). */

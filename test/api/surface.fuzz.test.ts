@@ -739,11 +739,10 @@ function layerSessions(world: World, t: Named, rng: Rng, tensors: Tensor[]): Ses
   const conv = (extra: object) => () => new api.Conv2d({ inChannels: 3, outChannels: 4, kernelSize: 3, runtime: rt, seed: rng.int(9), ...extra });
   return [
     tensorSession,
-    // Conv2d keeps its packed weights between forwards (freed by dispose): its calls are leak-checked at teardown.
-    layerSession("Conv2d", conv({}), () => t.x!, () => t.dy!, 2, true),
-    layerSession("Conv2d", conv({ stride: 2, pad: 1 }), () => t.x!, () => t.dyStrided!, 1, true),
-    layerSession("Conv2d", () => new api.Conv2d({ inChannels: 4, outChannels: 4, kernelSize: 3, groups: 2, pad: "same", runtime: rt }), () => t.xg!, () => t.dyg!, 1, true),
-    layerSession("Conv2d", () => new api.Conv2d({ inChannels: 8, outChannels: 16, kernelSize: 3, runtime: rt }), () => t.xb!, () => t.dyb!, 1, true),
+    layerSession("Conv2d", conv({}), () => t.x!, () => t.dy!, 2),
+    layerSession("Conv2d", conv({ stride: 2, pad: 1 }), () => t.x!, () => t.dyStrided!),
+    layerSession("Conv2d", () => new api.Conv2d({ inChannels: 4, outChannels: 4, kernelSize: 3, groups: 2, pad: "same", runtime: rt }), () => t.xg!, () => t.dyg!),
+    layerSession("Conv2d", () => new api.Conv2d({ inChannels: 8, outChannels: 16, kernelSize: 3, runtime: rt }), () => t.xb!, () => t.dyb!),
     layerSession("ConvTranspose2d", () => new api.ConvTranspose2d({ inChannels: 4, outChannels: 3, kernelSize: 3, runtime: rt }), () => t.dy!, () => t.x!),
     layerSession("ConvTranspose2d", () => new api.ConvTranspose2d({ inChannels: 4, outChannels: 3, kernelSize: 3, stride: 2, pad: 1, outputPadding: 1, runtime: rt }),
       () => t.dyStrided!, () => t.x!),

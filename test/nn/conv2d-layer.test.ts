@@ -29,7 +29,7 @@ describe("Conv2d", () => {
     for (const layer of [a, b, c]) layer.dispose();
   });
 
-  it("keeps its packed weights between forwards, and packs again when the weights change (a write, one element, loadStateDict), other layers' calls in between", () => {
+  it("packs its weights again when they change (a write, one element, loadStateDict), other layers' calls in between", () => {
     const layers = [1, 2].map((seed) => new Conv2d({ inChannels: 8, outChannels: 16, kernelSize: 3, pad: 1, seed, runtime }));
     const x = tensor(randomData(40, 2 * 8 * 12 * 12), [2, 8, 12, 12], runtime);
     const ref = { N: 2, C: 8, H: 12, W: 12, F: 16, KH: 3, KW: 3, strideH: 1, strideW: 1, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1, dilationH: 1, dilationW: 1, groups: 1 };
