@@ -87,8 +87,8 @@ export class Residual extends LayerBase {
   }
 }
 
-/** a + b, a new tensor; ERR_SHAPE_MISMATCH (naming both) unless they have one shape. */
-function sum(runtime: Parameters<typeof allocateTensor>[0], a: Tensor, b: Tensor, where: string, argument: string, against: string): Tensor {
+/** @internal a + b, a new tensor; ERR_SHAPE_MISMATCH (naming both) unless they have one shape. */
+export function sum(runtime: Parameters<typeof allocateTensor>[0], a: Tensor, b: Tensor, where: string, argument: string, against: string): Tensor {
   const aAddress = tensorAddress(a, runtime, where, "the main path's output");
   const bAddress = tensorAddress(b, runtime, where, argument);
   if (!sameShape(a.shape, b.shape)) {

@@ -3,13 +3,14 @@
 import { ConvError, ErrorCode, describe, fail } from "../core/errors.js";
 import { booleanOption, requireOptionsObject } from "../core/checks.js";
 import { runtimeArgument, type Runtime } from "../core/runtime.js";
-import { Tensor, allocateTensor, keep, retrack, runKernel, runtimeOf, tensorAddress } from "../core/tensor.js";
+import { Tensor, allocateTensor, keep, retrack, runtimeOf, tensorAddress } from "../core/tensor.js";
 import { LayerBase, type Parameter } from "../nn/layer.js";
+import { sum } from "../nn/residual.js";
 import { clone } from "@bufbuild/protobuf";
-import { decodeModel, encodeModel, ModelProtoSchema, TensorProto_DataType, type ModelProto, type NodeProto, type TensorProto } from "./proto.js";
+import { decodeModel, encodeModel, ModelProtoSchema, TensorProto_DataType, type ModelProto, type NodeProto } from "./proto.js";
 import { foldBatchNorm } from "./fold.js";
 import { buildNode, SUPPORTED_OPS, type GraphNode } from "./nodes.js";
-import { host, type HostValue, type Value } from "./values.js";
+import { host, tensorValue, type HostValue, type Value } from "./values.js";
 
 export interface ImportOnnxOptions {
   /** The runtime to allocate in (default: the latest init()). */
@@ -26,42 +27,6 @@ export interface ImportOnnxOptions {
 export const OPSETS = { min: 7, max: 20 } as const;
 
 const WHERE = "importOnnx";
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-/** The values of a TensorProto (an initializer or a Constant's value) on the host, its size checked against its data. */
-function tensorValue(t: TensorProto, where: string): HostValue {
-  const shape = t.dims.map(Number);
-  if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) fail(ErrorCode.MODEL_FILE, where, `tensor "${t.name}"`, "dimensions of non-negative integers", JSON.stringify(shape));
-  const count = shape.reduce((p, d) => p * d, 1);
-  if (t.externalData.length > 0 || t.dataLocation === 1) {
-    fail(ErrorCode.UNSUPPORTED, where, `tensor "${t.name}"`, "weights stored in the file (not as external data)", "external data");
-  }
-  const T = TensorProto_DataType;
-  const raw = t.rawData;
-  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  const read = (size: number, get: (offset: number) => number, fields: ArrayLike<number | bigint>): Float64Array => {
-    const n = raw.length > 0 ? raw.length / size : fields.length;
-    if (n !== count) fail(ErrorCode.MODEL_FILE, where, `tensor "${t.name}"`, `${count} values for shape ${JSON.stringify(shape)}`, `${n}`);
-    return raw.length > 0 ? Float64Array.from({ length: count }, (_, i) => get(i * size)) : Float64Array.from(fields, Number);
-  };
-  // Floats in raw_data (little-endian, as every writer stores them) are copied whole: a ResNet's weights are millions of values.
-  const whole = <A extends Float32Array | Float64Array>(Kind: { new (n: number): A; BYTES_PER_ELEMENT: number }): Float64Array | null => {
-    if (raw.length === 0 || !LITTLE_ENDIAN) return null;
-    if (raw.length !== count * Kind.BYTES_PER_ELEMENT) fail(ErrorCode.MODEL_FILE, where, `tensor "${t.name}"`, `${count} values for shape ${JSON.stringify(shape)}`, `${raw.length / Kind.BYTES_PER_ELEMENT}`);
-    const values = new Kind(count);
-    new Uint8Array(values.buffer).set(raw);
-    return values instanceof Float64Array ? values : Float64Array.from(values);
-  };
-  switch (t.dataType) {
-    case T.FLOAT: return host(shape, whole(Float32Array) ?? read(4, (o) => view.getFloat32(o, true), t.floatData), false);
-    case T.DOUBLE: return host(shape, whole(Float64Array) ?? read(8, (o) => view.getFloat64(o, true), t.doubleData), false);
-    case T.INT64: return host(shape, read(8, (o) => Number(view.getBigInt64(o, true)), t.int64Data), true);
-    case T.INT32: return host(shape, read(4, (o) => view.getInt32(o, true), t.int32Data), true);
-    case T.BOOL: return host(shape, read(1, (o) => view.getUint8(o), t.int32Data), true);
-    default:
-      return fail(ErrorCode.UNSUPPORTED, where, `tensor "${t.name}"`, "a FLOAT, DOUBLE, INT64, INT32 or BOOL tensor", `data type ${T[t.dataType] ?? t.dataType}`);
-  }
-}
 
 /** A Constant node's value attribute (value, value_float(s), value_int(s)) as a host value. */
 function constantValue(node: NodeProto): HostValue {
@@ -160,6 +125,9 @@ export class OnnxModel extends LayerBase {
     } catch (error) {
       for (const { node } of nodes) node.layer?.dispose();
       throw error;
+    } finally {
+      // The weights are in the layers now; the nodes' build contexts must not keep float64 copies of them alive.
+      decoded.clear();
     }
     this.nodes = nodes;
   }
@@ -214,7 +182,8 @@ export class OnnxModel extends LayerBase {
         const douts = proto.output.map((name) => grads.get(name) ?? null);
         if (douts.every((d) => d === null)) continue;
         const values = proto.input.map((name) => (name ? this.value(name) : undefined));
-        const want = values.map((v, i) => v instanceof Tensor && this.flowsFromInput(proto.input[i]!) && (v !== x || inputGrad));
+        // Tensors come from the input (constants are host values): each one's gradient is wanted, but x's only with inputGrad.
+        const want = values.map((v) => v instanceof Tensor && (v !== x || inputGrad));
         const dins = this.step(proto, "backward", () => node.grad(douts, want));
         for (const name of proto.output) {
           // A node may hand a gradient straight back (Dropout in eval mode): then it lives on as its input's.
@@ -227,7 +196,7 @@ export class OnnxModel extends LayerBase {
           made.add(d);
           const before = grads.get(name);
           if (!before) return grads.set(name, d);
-          grads.set(name, this.sum(before, d, where));
+          grads.set(name, sum(this.runtime, before, d, where, `the gradient of "${name}"`, "its other gradient's"));
           free(before);
           free(d);
           made.add(grads.get(name)!);
@@ -295,12 +264,6 @@ export class OnnxModel extends LayerBase {
     return v;
   }
 
-  /** Whether a value depends on the graph input (only those carry gradients to the input or to earlier parameters). */
-  private flowsFromInput(name: string): boolean {
-    const v = this.env.get(name);
-    return v instanceof Tensor;
-  }
-
   /** Runs one node's step; a ConvError from it gains the node's name and op type. */
   private step<T>(proto: NodeProto, what: string, run: () => T): T {
     try {
@@ -312,13 +275,6 @@ export class OnnxModel extends LayerBase {
         argument: error.argument, expected: error.expected, received: error.received, cause: error,
       });
     }
-  }
-
-  private sum(a: Tensor, b: Tensor, where: string): Tensor {
-    const y = allocateTensor(this.runtime, a.shape, where, false);
-    const [pa, pb] = [tensorAddress(a, this.runtime, where, "a"), tensorAddress(b, this.runtime, where, "b")];
-    runKernel([y], () => this.runtime.kernels.addTensors(pa, pb, y._address, a.size));
-    return y;
   }
 
   private release(): void {

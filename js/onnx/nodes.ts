@@ -2,7 +2,7 @@
 
 import { ErrorCode, describe, fail } from "../core/errors.js";
 import type { Runtime } from "../core/runtime.js";
-import { Tensor, allocateTensor, runKernel, tensorAddress } from "../core/tensor.js";
+import { Tensor } from "../core/tensor.js";
 import { reshape } from "../nn/flatten.js";
 import type { Layer, Parameter } from "../nn/layer.js";
 import { linear, linearBackward, Linear } from "../nn/linear.js";
@@ -13,6 +13,7 @@ import { ReLU, Sigmoid, Tanh, LeakyReLU } from "../nn/activations.js";
 import { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d } from "../nn/pool.js";
 import { MaxPool2x2 } from "../nn/max-pool.js";
 import { Dropout } from "../nn/dropout.js";
+import { sum } from "../nn/residual.js";
 import type { AttributeProto, NodeProto } from "./proto.js";
 import {
   broadcastIndex, broadcastShape, concatData, stridedIndex, gatherData, host, isHost, reduceTo, sliceAxis, softmaxData, softmaxGradData, toTensor, valuesOf,
@@ -216,7 +217,7 @@ function matMul(ctx: BuildContext, b: HostValue, c: HostValue | null): GraphNode
     return t;
   };
   const weight = { name: "weight", value: make([K, N], b.data), grad: make([K, N], new Float64Array(K * N)) };
-  const bias = c ? { name: "bias", value: make([N], reduceTo(Float64Array.from(c.data), [N], [N])), grad: make([N], new Float64Array(N)) } : null;
+  const bias = c ? { name: "bias", value: make([N], c.data), grad: make([N], new Float64Array(N)) } : null;
   const transposed = () => {
     const v = weight.value.toFloat32Array();
     const t = new Float32Array(K * N);
@@ -309,10 +310,7 @@ const arithmetic: Builder = (ctx) => {
     const [a, b] = inputs as [Value, Value];
     if (op === "Add" && a instanceof Tensor && b instanceof Tensor && a.shape.join() === b.shape.join()) {
       sameShapeAdd = true;
-      const y = allocateTensor(ctx.runtime, a.shape, ctx.where);
-      const [pa, pb] = [tensorAddress(a, ctx.runtime, ctx.where, "input 0"), tensorAddress(b, ctx.runtime, ctx.where, "input 1")];
-      runKernel([y], () => ctx.runtime.kernels.addTensors(pa, pb, y._address, a.size));
-      return [y];
+      return [sum(ctx.runtime, a, b, ctx.where, "input 1", "input 0's")];
     }
     sameShapeAdd = false;
     const av = valuesOf(a);
@@ -577,13 +575,8 @@ const BUILDERS: Record<string, Builder> = {
         size[a] = Math.max(0, Math.ceil((clamp(ends[i]!) - begin[a]!) / steps[i]!));
       });
       const strides = x.shape.map((_, i) => x.shape.slice(i + 1).reduce((p, d) => p * d, 1));
-      const total = size.reduce((p, d) => p * d, 1);
-      const index = new Int32Array(total);
-      const counter = size.map(() => 0);
-      for (let n = 0; n < total; n++) {
-        index[n] = counter.reduce((at, c, i) => at + (begin[i]! + c * step[i]!) * strides[i]!, 0);
-        for (let i = rank - 1; i >= 0 && ++counter[i]! >= size[i]!; i--) counter[i] = 0;
-      }
+      // Output element n reads x at Σ (begin + its index · step) · stride on each axis.
+      const index = stridedIndex(size, strides.map((s, i) => s * step[i]!), strides.reduce((at, s, i) => at + begin[i]! * s, 0));
       const values = valuesOf(x).data;
       const data = Float64Array.from(index, (i) => values[i]!);
       saved = { shape: x.shape, index };
