@@ -2,16 +2,11 @@
 
 import { clone, create } from "@bufbuild/protobuf";
 import { ModelProtoSchema, TensorProtoSchema, TensorProto_DataType, type ModelProto, type TensorProto } from "./proto.js";
+import { tensorValue } from "./values.js";
 
-/** A float initializer's values (raw or float_data), or null when it is not one. */
+/** A float initializer's values, or null when it is none (or not a FLOAT one). */
 function floats(t: TensorProto | undefined): Float64Array | null {
-  if (!t || t.dataType !== TensorProto_DataType.FLOAT) return null;
-  if (t.rawData.length === 0) return Float64Array.from(t.floatData);
-  if (t.rawData.length % 4 !== 0) return null;
-  // Copied whole (little-endian, as ONNX stores it and every engine here runs): weights are millions of values.
-  const values = new Float32Array(t.rawData.length / 4);
-  new Uint8Array(values.buffer).set(t.rawData);
-  return Float64Array.from(values);
+  return t && t.dataType === TensorProto_DataType.FLOAT ? tensorValue(t).data : null;
 }
 
 function floatTensor(name: string, dims: bigint[], values: ArrayLike<number>): TensorProto {

@@ -1,9 +1,10 @@
-// The values an imported ONNX graph passes between nodes (wasm tensors, and small host arrays for shapes and constants) and the host-side ops on them: broadcasting arithmetic, concatenation, softmax, gather.
+// The values an imported ONNX graph passes between nodes (wasm tensors, and host arrays for initializers, shapes and constants) and the host-side ops on them: broadcasting arithmetic, concatenation, softmax, gather.
 
 import { ErrorCode, fail } from "../core/errors.js";
 import { shapeText } from "../core/shape.js";
 import { Tensor, tensor } from "../core/tensor.js";
 import type { Runtime } from "../core/runtime.js";
+import { TensorProto_DataType, type TensorProto } from "./proto.js";
 
 /** A constant or a shape computation: values held in JS, never in wasm memory (ints exact to 2⁵³). */
 export interface HostValue {
@@ -27,6 +28,43 @@ export function isHost(v: Value | undefined): v is HostValue {
 /** A value's shape and its values as float64 (a tensor's are read out of wasm memory). */
 export function valuesOf(v: Value): { shape: readonly number[]; data: Float64Array } {
   return isHost(v) ? v : { shape: v.shape, data: Float64Array.from(v.toFloat32Array()) };
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** The values of a TensorProto (an initializer or a Constant's value) on the host, its size checked against its data. */
+export function tensorValue(t: TensorProto, where = "importOnnx"): HostValue {
+  const shape = t.dims.map(Number);
+  if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) fail(ErrorCode.MODEL_FILE, where, `tensor "${t.name}"`, "dimensions of non-negative integers", JSON.stringify(shape));
+  const count = shape.reduce((p, d) => p * d, 1);
+  if (t.externalData.length > 0 || t.dataLocation === 1) {
+    fail(ErrorCode.UNSUPPORTED, where, `tensor "${t.name}"`, "weights stored in the file (not as external data)", "external data");
+  }
+  const T = TensorProto_DataType;
+  const raw = t.rawData;
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const read = (size: number, get: (offset: number) => number, fields: ArrayLike<number | bigint>): Float64Array => {
+    const n = raw.length > 0 ? raw.length / size : fields.length;
+    if (n !== count) fail(ErrorCode.MODEL_FILE, where, `tensor "${t.name}"`, `${count} values for shape ${JSON.stringify(shape)}`, `${n}`);
+    return raw.length > 0 ? Float64Array.from({ length: count }, (_, i) => get(i * size)) : Float64Array.from(fields, Number);
+  };
+  // Floats in raw_data (little-endian, as every writer stores them) are copied whole: a ResNet's weights are millions of values.
+  const whole = <A extends Float32Array | Float64Array>(Kind: { new (n: number): A; BYTES_PER_ELEMENT: number }): Float64Array | null => {
+    if (raw.length === 0 || !LITTLE_ENDIAN) return null;
+    if (raw.length !== count * Kind.BYTES_PER_ELEMENT) fail(ErrorCode.MODEL_FILE, where, `tensor "${t.name}"`, `${count} values for shape ${JSON.stringify(shape)}`, `${raw.length / Kind.BYTES_PER_ELEMENT}`);
+    const values = new Kind(count);
+    new Uint8Array(values.buffer).set(raw);
+    return values instanceof Float64Array ? values : Float64Array.from(values);
+  };
+  switch (t.dataType) {
+    case T.FLOAT: return host(shape, whole(Float32Array) ?? read(4, (o) => view.getFloat32(o, true), t.floatData), false);
+    case T.DOUBLE: return host(shape, whole(Float64Array) ?? read(8, (o) => view.getFloat64(o, true), t.doubleData), false);
+    case T.INT64: return host(shape, read(8, (o) => Number(view.getBigInt64(o, true)), t.int64Data), true);
+    case T.INT32: return host(shape, read(4, (o) => view.getInt32(o, true), t.int32Data), true);
+    case T.BOOL: return host(shape, read(1, (o) => view.getUint8(o), t.int32Data), true);
+    default:
+      return fail(ErrorCode.UNSUPPORTED, where, `tensor "${t.name}"`, "a FLOAT, DOUBLE, INT64, INT32 or BOOL tensor", `data type ${T[t.dataType] ?? t.dataType}`);
+  }
 }
 
 /** NumPy's broadcast of two shapes, or ERR_SHAPE_MISMATCH naming the node. */
