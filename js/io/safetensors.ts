@@ -63,9 +63,10 @@ export function saveSafetensors(source: Layer | Record<string, StateValue>, opti
     parts.push(bytes);
     offset += bytes.length;
   }
-  let json = JSON.stringify(header);
-  json += " ".repeat((8 - ((new TextEncoder().encode(json).length) % 8)) % 8);
-  const head = new TextEncoder().encode(json);
+  // The header padded with spaces to a multiple of 8 bytes, as the reference writer does.
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const head = new Uint8Array(Math.ceil(json.length / 8) * 8).fill(0x20);
+  head.set(json);
   const out = new Uint8Array(8 + head.length + offset);
   new DataView(out.buffer).setBigUint64(0, BigInt(head.length), true);
   out.set(head, 8);
