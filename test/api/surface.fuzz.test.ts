@@ -1,9 +1,13 @@
-// Fuzzes every export of js/index.ts with random, mostly wrong arguments (sync and async, one thread and a pool): each call returns or throws a catalogued ConvError, leaks no bytes, leaves its inputs alone, and later valid calls give the same bits.
+// Fuzzes every export of js/index.ts and of the onnx subpath with random, mostly wrong arguments (sync and async, one thread and a pool): each call returns or throws a catalogued ConvError, leaks no bytes, leaves its inputs alone, and later valid calls give the same bits.
 
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { readFile } from "node:fs/promises";
-import * as source from "../../js/index.js";
+import * as core from "../../js/index.js";
+import * as onnx from "../../js/onnx/index.js";
 import { ErrorCode, type Layer, type Runtime, type Tensor } from "../../js/index.js";
+
+/** The package's exports: the root's and the wasm-conv2d/onnx subpath's. */
+const source = { ...core, ...onnx };
 
 /**
  * The API as one world sees it: js/ itself for one thread; dist/ (the same code, built) for the pool,
@@ -240,7 +244,7 @@ function disposeResult(world: World, value: unknown, depth = 0): void {
   else if (value instanceof api.Sequential || value instanceof api.Residual) return;
   else if (
     value instanceof api.Optimizer || value instanceof api.Conv2d || value instanceof api.ConvTranspose2d || value instanceof api.Linear
-    || value instanceof api.BatchNorm2d || value instanceof api.Dropout
+    || value instanceof api.BatchNorm2d || value instanceof api.Dropout || value instanceof api.OnnxModel
   ) value.dispose();
   else if (Array.isArray(value) || Object.getPrototypeOf(value) === Object.prototype) {
     for (const item of Object.values(value)) disposeResult(world, item, depth + 1);
@@ -453,6 +457,7 @@ function buildWorld(label: string, api: Api, defaults: World["defaults"], rt: Ru
   const conv = new api.Conv2d({ inChannels: 3, outChannels: 4, kernelSize: 3, runtime: rt, seed: 1 });
   const lin = new api.Linear({ inFeatures: 5, outFeatures: 4, runtime: rt, seed: 2 });
   const layers = [conv, lin, new api.ReLU(), new api.MaxPool2x2(), new api.Flatten(), identityLayer()];
+  const onnxBytes = api.exportOnnx(conv, { inputShape: [2, 3, 6, 6] });
   for (const layer of layers) known.add(layer);
   for (const p of [...conv.parameters(), ...lin.parameters()]) known.add(p.value).add(p.grad);
   const sparseParameters = [...lin.parameters()];
@@ -577,6 +582,14 @@ function buildWorld(label: string, api: Api, defaults: World["defaults"], rt: Ru
     },
     { name: "reshape", export: "reshape", call: call(api.reshape), valid: () => { const s = live(); return [s, rng.pick([[s.size], [1, s.size], [s.size, 1, 1]])]; } },
     { name: "softmaxCrossEntropy", export: "softmaxCrossEntropy", call: call(api.softmaxCrossEntropy), keys: ["grad"], valid: () => [t.logits, labels(), rng.pick([undefined, { grad: false }, { grad: true }])] },
+    {
+      name: "exportOnnx", export: "exportOnnx", call: call(api.exportOnnx), keys: ["inputShape", "opset", "dynamicBatch", "inputName", "outputName"],
+      valid: () => rng.pick<unknown[]>([[conv, { inputShape: [2, 3, 6, 6] }], [lin, { inputShape: [2, 5], opset: 13, dynamicBatch: false }]]),
+    },
+    {
+      name: "importOnnx", export: "importOnnx", call: call(api.importOnnx), keys: ["runtime", "foldBatchNorm"],
+      valid: () => [onnxBytes, rng.pick([undefined, {}, { foldBatchNorm: true }, { runtime: rt }])],
+    },
     {
       name: "saveSafetensors", export: "saveSafetensors", call: call(api.saveSafetensors), keys: ["metadata"],
       valid: () => [rng.chance(0.5) ? rng.pick(layers) : { a: live(), "b.num_batches_tracked": { shape: [], data: new BigInt64Array([3n]) } }, rng.pick([undefined, {}, { metadata: { format: "pt" } }])],
@@ -744,6 +757,15 @@ function layerSessions(world: World, t: Named, rng: Rng, tensors: Tensor[]): Ses
     layerSession("Conv2d", () => new api.Conv2d({ inChannels: 4, outChannels: 4, kernelSize: 3, groups: 2, pad: "same", runtime: rt }), () => t.xg!, () => t.dyg!),
     layerSession("Conv2d", () => new api.Conv2d({ inChannels: 8, outChannels: 16, kernelSize: 3, runtime: rt }), () => t.xb!, () => t.dyb!),
     layerSession("ConvTranspose2d", () => new api.ConvTranspose2d({ inChannels: 4, outChannels: 3, kernelSize: 3, runtime: rt }), () => t.dy!, () => t.x!),
+    // An imported graph (a Conv2d exported and imported back) keeps its activations between calls, as Sequential does.
+    layerSession("OnnxModel", () => {
+      const inner = new api.Conv2d({ inChannels: 3, outChannels: 4, kernelSize: 3, runtime: rt, seed: rng.int(9) });
+      try {
+        return api.importOnnx(api.exportOnnx(inner, { inputShape: [2, 3, 6, 6] }), { runtime: rt });
+      } finally {
+        inner.dispose();
+      }
+    }, () => t.x!, () => t.dy!, 1, true),
     layerSession("ConvTranspose2d", () => new api.ConvTranspose2d({ inChannels: 4, outChannels: 3, kernelSize: 3, stride: 2, pad: 1, outputPadding: 1, runtime: rt }),
       () => t.dyStrided!, () => t.x!),
     layerSession("Linear", () => new api.Linear({ inFeatures: 5, outFeatures: 4, runtime: rt }), () => t.lx!, () => t.ldy!),
@@ -885,7 +907,7 @@ async function runPhase(world: World, async: boolean, count: number): Promise<vo
 }
 
 beforeAll(async () => {
-  const built = (await import("../../dist/index.js")) as unknown as Api;
+  const built = { ...(await import("../../dist/index.js")), ...(await import("../../dist/onnx/index.js")) } as unknown as Api;
   apis.push(built);
   moduleBytes = new Uint8Array(await readFile(new URL("../../build/conv2d-simd.wasm", import.meta.url)));
   compiledModule = await WebAssembly.compile(moduleBytes);
