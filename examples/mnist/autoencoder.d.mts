@@ -2,17 +2,10 @@
 
 import type { Sequential } from "wasm-conv2d";
 import type { DigitSet } from "./data.mjs";
-import type { TrainCallbacks } from "./lenet.mjs";
+import type { TrainCallbacks, TrainOptions } from "./lenet.mjs";
 
-export interface AutoencoderOptions {
-  epochs?: number;
-  batchSize?: number;
-  lr?: number;
-  lrDecay?: number;
-  maxShift?: number;
-  seed?: number;
-  trainSize?: number;
-}
+/** The same settings as LeNet's (examples/mnist/defaults.mjs gives each trainer its own defaults). */
+export type AutoencoderOptions = TrainOptions;
 
 export interface AutoencoderEpoch {
   epoch: number;
