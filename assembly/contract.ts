@@ -5,8 +5,9 @@ import { ConvGeometry } from "./geometry";
 /**
  * The version of the kernels' interface (every export and its arguments), as js/core/kernels.ts's:
  * bumped with every change to it. 2: issue 12's layers (pooling, batch norm, activations, dropout).
+ * 3: transposeBatched, for the TensorFlow.js plugin's layout changes.
  */
-export const ABI_VERSION: i32 = 2;
+export const ABI_VERSION: i32 = 3;
 
 /** The four directions of a convolution, as conv2dPlan, conv2dPrepare and conv2dRun number them. */
 export const DIRECTION_FORWARD: i32 = 0;

@@ -13,7 +13,7 @@ export function usesRelaxedSimd(): bool {
   return ASC_FEATURE_RELAXED_SIMD;
 }
 
-// The layers' other kernels: activation, pooling, dense, loss, optimisers, and tensor moves (reshape, channel bias, plane windows).
+// The layers' other kernels: activation, pooling, dense, loss, optimisers, and tensor moves (reshape, channel bias, plane windows, transposes).
 export { reluForward, reluBackward } from "./activation/relu";
 export { maxPool2x2Forward, maxPool2x2Backward } from "./pool/max_pool_2x2";
 export { linearForward, linearDx, linearDw, linearDb } from "./dense/linear";
@@ -24,6 +24,7 @@ export { adamStep } from "./optim/adam";
 export { copyTensor } from "./tensor/reshape";
 export { addChannelBias } from "./tensor/channel_bias";
 export { copyPlaneWindow } from "./tensor/window";
+export { transposeBatched } from "./tensor/transpose";
 export { sigmoidForward, sigmoidBackward } from "./activation/sigmoid";
 export { tanhForward, tanhBackward } from "./activation/tanh";
 export { leakyReluForward, leakyReluBackward } from "./activation/leaky_relu";

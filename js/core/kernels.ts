@@ -72,6 +72,8 @@ export interface KernelExports {
   addChannelBias(y: number, bias: number, batch: number, channels: number, plane: number): void;
   /** Each of `planes` planes: dst's top-left window copied from src's, the rest of dst zero. */
   copyPlaneWindow(src: number, srcHeight: number, srcWidth: number, dst: number, dstHeight: number, dstWidth: number, planes: number): void;
+  /** dst[b, c, r] = src[b, r, c] for batch row-major rows × cols matrices (no overlap). */
+  transposeBatched(src: number, dst: number, batch: number, rows: number, cols: number): void;
   // The contract (assembly/contract.ts): constants the module exports for the API to read or check.
   readonly DIRECTION_FORWARD: WebAssembly.Global;
   readonly DIRECTION_DX: WebAssembly.Global;
@@ -90,7 +92,7 @@ export type Direction = (typeof Direction)[keyof typeof Direction];
  * is added, removed or changes its arguments (test/core/init.test.ts checks that the module exports
  * everything KernelExports names, so a forgotten bump fails there).
  */
-const ABI_VERSION = 2;
+const ABI_VERSION = 3;
 
 /**
  * ERR_INIT unless the module agrees with this API on the contract: its kernels' version, the
