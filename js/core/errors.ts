@@ -54,7 +54,7 @@ export const ErrorCode = {
   STATE_DICT: "ERR_STATE_DICT",
   /** A model file (safetensors, ONNX) is malformed, truncated, inconsistent or beyond what it may allocate. */
   MODEL_FILE: "ERR_MODEL_FILE",
-  /** An ONNX model uses an operator, attribute or form this library does not run (or cannot write). */
+  /** An ONNX model uses an operator, attribute or form this library does not run (or cannot write); a tfjs kernel call the plugin cannot run where the backend has no kernel of its own. */
   UNSUPPORTED: "ERR_UNSUPPORTED",
 } as const;
 

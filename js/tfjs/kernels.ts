@@ -102,6 +102,8 @@ function run(ctx: Context, direction: Direction, geometry: ConvGeometry, operand
 function input(args: TfjsKernelArgs, name: string, where: string): TfjsTensorInfo {
   const info = args.inputs[name];
   if (!info) fail(ErrorCode.NOT_A_TENSOR, where, `inputs.${name}`, "a tensor", "none");
+  // The kernels are float32's; another dtype (tfjs's ops cast, runKernel need not) is the backend's to run.
+  if (info.dtype !== "float32") throw new Unsupported(`inputs.${name}`, "a float32 tensor", `a ${info.dtype} tensor`);
   return info;
 }
 
@@ -109,8 +111,8 @@ const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** The fused bias, F floats in the runtime (a scalar bias is spread over F), or 0 without one. */
 function biasIn(ctx: Context, s: Staging, args: TfjsKernelArgs, F: number): number {
-  const bias = args.inputs.bias;
-  if (!bias) return 0;
+  if (!args.inputs.bias) return 0;
+  const bias = input(args, "bias", ctx.where);
   const values = valuesOf(args.backend, bias, ctx.where, "inputs.bias");
   if (values.length === F) return s.copyIn(values);
   if (values.length === 1) return s.copyIn(new Float32Array(F).fill(values[0]!));
@@ -139,8 +141,8 @@ function activate(ctx: Context, s: Staging, args: TfjsKernelArgs, out: number, g
       return;
     }
     case "prelu": {
-      const weights = args.inputs.preluActivationWeights;
-      if (!weights) throw new Unsupported("inputs.preluActivationWeights", "a tensor for a prelu activation", "none");
+      if (!args.inputs.preluActivationWeights) throw new Unsupported("inputs.preluActivationWeights", "a tensor for a prelu activation", "none");
+      const weights = input(args, "preluActivationWeights", ctx.where);
       const alpha = valuesOf(args.backend, weights, ctx.where, "inputs.preluActivationWeights");
       const F = g.outChannels, plane = g.outHeight * g.outWidth;
       if (alpha.length !== F && alpha.length !== 1) {

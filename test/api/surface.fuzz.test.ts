@@ -1,13 +1,15 @@
-// Fuzzes every export of js/index.ts and of the onnx subpath with random, mostly wrong arguments (sync and async, one thread and a pool): each call returns or throws a catalogued ConvError, leaks no bytes, leaves its inputs alone, and later valid calls give the same bits.
+// Fuzzes every export of js/index.ts and of the onnx and tfjs subpaths with random, mostly wrong arguments (sync and async, one thread and a pool): each call returns or throws a catalogued ConvError, leaks no bytes, leaves its inputs alone, and later valid calls give the same bits.
 
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { readFile } from "node:fs/promises";
 import * as core from "../../js/index.js";
 import * as onnx from "../../js/onnx/index.js";
+import * as tfjsPlugin from "../../js/tfjs/index.js";
+import * as tf from "@tensorflow/tfjs";
 import { ErrorCode, type Layer, type Runtime, type Tensor } from "../../js/index.js";
 
-/** The package's exports: the root's and the wasm-conv2d/onnx subpath's. */
-const source = { ...core, ...onnx };
+/** The package's exports: the root's and the wasm-conv2d/onnx and wasm-conv2d/tfjs subpaths'. */
+const source = { ...core, ...onnx, ...tfjsPlugin };
 
 /**
  * The API as one world sees it: js/ itself for one thread; dist/ (the same code, built) for the pool,
@@ -644,6 +646,16 @@ function buildWorld(label: string, api: Api, defaults: World["defaults"], rt: Ru
       name: "createRuntime", export: "createRuntime", call: call(api.createRuntime), keys: INIT_KEYS, weight: 0.5,
       valid: () => [rng.pick<unknown>([undefined, {}, { simd: "fixed" }, { wasm: compiledModule }, { wasm: moduleBytes, simd: "fixed" }, { threads: 2 }])],
     },
+    {
+      // Each registration is undone at once: tfjs's registry is global, and the next call would replace it anyway.
+      name: "registerTfjsKernels", export: "registerTfjsKernels", keys: ["backends", "threads", "simd", "forward"], weight: 0.5,
+      call: async (args) => {
+        const registration = await (api.registerTfjsKernels as (...a: unknown[]) => Promise<{ unregister(): void }>)(...args);
+        registration.unregister();
+        return registration;
+      },
+      valid: () => [tf, rng.pick<unknown>([undefined, {}, { backends: ["cpu"] }, { forward: "keep" }, { forward: "replace", simd: "fixed" }])],
+    },
   ];
 
   world.sessions = layerSessions(world, t, rng, tensors);
@@ -907,7 +919,9 @@ async function runPhase(world: World, async: boolean, count: number): Promise<vo
 }
 
 beforeAll(async () => {
-  const built = { ...(await import("../../dist/index.js")), ...(await import("../../dist/onnx/index.js")) } as unknown as Api;
+  const built = {
+    ...(await import("../../dist/index.js")), ...(await import("../../dist/onnx/index.js")), ...(await import("../../dist/tfjs/index.js")),
+  } as unknown as Api;
   apis.push(built);
   moduleBytes = new Uint8Array(await readFile(new URL("../../build/conv2d-simd.wasm", import.meta.url)));
   compiledModule = await WebAssembly.compile(moduleBytes);

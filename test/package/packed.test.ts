@@ -107,6 +107,30 @@ describe("the packed package", () => {
     expect(JSON.parse(await run("node", [join(app, "esm.mjs")]))).toEqual(EXPECTED);
   });
 
+  it("runs wasm-conv2d/tfjs with the app's own TensorFlow.js: a tf.layers CNN trains on tfjs's wasm backend", async () => {
+    // tfjs is the app's dependency, never this package's: linked in as `npm install @tensorflow/tfjs` would put it.
+    await symlink(join(ROOT, "node_modules/@tensorflow"), join(app, "node_modules/@tensorflow"), "dir");
+    await writeFile(join(app, "tfjs.mjs"), `import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
+import { registerTfjsKernels } from "wasm-conv2d/tfjs";
+const registration = await registerTfjsKernels(tf);
+await tf.setBackend("wasm");
+const model = tf.sequential({ layers: [
+  tf.layers.conv2d({ inputShape: [8, 8, 1], filters: 4, kernelSize: 3, padding: "same", activation: "relu" }),
+  tf.layers.flatten(), tf.layers.dense({ units: 2 }),
+] });
+model.compile({ optimizer: tf.train.sgd(0.1), loss: "meanSquaredError" });
+const xs = tf.randomNormal([8, 8, 8, 1], 0, 1, "float32", 1), ys = tf.randomNormal([8, 2], 0, 1, "float32", 2);
+const history = await model.fit(xs, ys, { epochs: 5, batchSize: 8, verbose: 0 });
+console.log(JSON.stringify({ backend: tf.getBackend(), registered: registration.kernels.wasm, loss: history.history.loss }));`);
+    const lines = (await run("node", [join(app, "tfjs.mjs")])).trim().split("\n");
+    const result = JSON.parse(lines[lines.length - 1]!) as { backend: string; registered: string[]; loss: number[] };
+    expect(result.backend).toBe("wasm");
+    expect(result.registered).toContain("Conv2DBackpropFilter");
+    expect(result.loss).toHaveLength(5);
+    expect(result.loss[4]!).toBeLessThan(result.loss[0]!);
+  });
+
   it("loads with require() from CommonJS (Node 20.19+ loads ES modules synchronously)", async () => {
     await writeFile(join(app, "cjs.cjs"), `const { init, tensor, conv2d, conv2dBackward } = require("wasm-conv2d");
 (async () => {${CONSUMER_CODE}\nconsole.log(JSON.stringify(result)); })();`);

@@ -26,6 +26,10 @@ describe("package.json", () => {
     const pkg = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8"));
     expect(Object.keys(pkg.exports["."])[0]).toBe("types");
     expect(Object.keys(pkg.exports["./onnx"])[0]).toBe("types");
+    expect(Object.keys(pkg.exports["./tfjs"])[0]).toBe("types");
+    // tfjs is the user's: an optional peer, never installed for users of the core or bundled here.
+    expect(pkg.peerDependencies).toEqual({ "@tensorflow/tfjs-core": "^4.0.0" });
+    expect(pkg.peerDependenciesMeta).toEqual({ "@tensorflow/tfjs-core": { optional: true } });
     expect(pkg.exports["."].types).toBe("./dist/index.d.ts");
     expect(pkg.exports["."].import).toBe("./dist/index.js");
     expect(pkg.sideEffects).toBe(false);
@@ -35,6 +39,7 @@ describe("package.json", () => {
     expect(await readFile(join(ROOT, "LICENSE"), "utf8")).toMatch(/^MIT License/);
     await stat(join(ROOT, pkg.exports["."].types));
     await stat(join(ROOT, pkg.exports["./onnx"].types));
+    await stat(join(ROOT, pkg.exports["./tfjs"].types));
   });
 });
 
@@ -65,7 +70,7 @@ describe("size", () => {
     expect(total).toBeLessThanOrEqual(WHOLE_JS_LIMIT_BYTES);
   });
 
-  it("the main entry's bundle holds no protobuf code: ONNX's parser is paid for by apps that import wasm-conv2d/onnx only", async () => {
+  it("the main entry's bundle holds no protobuf code and no tfjs plugin: apps that import wasm-conv2d/onnx or /tfjs pay for them", async () => {
     // The same bundle tools/sizes.mjs measures, its metafile listing every source file that went in.
     const { metafile } = await build({
       stdin: { contents: WHOLE_API, resolveDir: ROOT, loader: "js" }, bundle: true, minify: true, format: "esm", write: false,
@@ -74,7 +79,7 @@ describe("size", () => {
     });
     const inputs = Object.keys(metafile.inputs);
     expect(inputs.length).toBeGreaterThan(10);
-    expect(inputs.filter((path) => path.includes("@bufbuild") || path.includes("/onnx/"))).toEqual([]);
+    expect(inputs.filter((path) => path.includes("@bufbuild") || path.includes("/onnx/") || path.includes("/tfjs/") || path.includes("@tensorflow"))).toEqual([]);
   });
 
   it("every size the README and docs/ quote is the one measured here (node tools/sizes.mjs --write updates them)", () => {
