@@ -152,10 +152,31 @@ export const MUTANTS = [
   ["onnx: ReduceMean's gradient not divided by the count", "js/onnx/nodes.ts", "Float64Array.from(index, (i) => g[i]! / saved!.count)", "Float64Array.from(index, (i) => g[i]!)"],
   ["fold: the folded bias without the conv's own bias", "js/onnx/fold.ts", "((bias?.[f] ?? 0) - mean[f]!)", "(0 - mean[f]!)"],
   ["fold: ε left out of the scale", "js/onnx/fold.ts", "g / Math.sqrt(variance[f]! + eps)", "g / Math.sqrt(variance[f]!)"],
+  // assembly/tensor/transpose.ts and js/tfjs: the plugin's layout changes, geometry and fused parts (issue 14).
+  ["transpose: the columns past the last 4×4 block dropped but one", "assembly/tensor/transpose.ts",
+    "for (let c = fullCols; c < cols; c++) {", "for (let c = fullCols; c < cols - 1; c++) {"],
+  ["transpose: the rows past the last 4×4 block dropped but one", "assembly/tensor/transpose.ts",
+    "for (let r = fullRows; r < rows; r++) {", "for (let r = fullRows; r < rows - 1; r++) {"],
+  ["transpose: a block's second column taken from its first", "assembly/tensor/transpose.ts",
+    "v128.store(q + colBytes, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));", "v128.store(q + colBytes, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));"],
+  ["tfjs: the bottom pad tfjs states, not the one its rounded output needs", "js/tfjs/kernels.ts",
+    "const bottom = Math.max(0, (outHeight - 1) * info.strideHeight + effectiveHeight - H - top);", "const bottom = info.padInfo.bottom;"],
+  ["tfjs: HWIO filters' second transpose with its axes swapped", "js/tfjs/kernels.ts",
+    "return s.transpose(staged, g.outChannels, taps, g.inChannels);", "return s.transpose(staged, g.outChannels, g.inChannels, taps);"],
+  ["tfjs: PReLU's weight picked by pixel, not channel", "js/tfjs/kernels.ts",
+    "alpha[Math.floor(i / plane) % F]!", "alpha[i % F]!"],
+  ["tfjs: relu6 without its upper bound", "js/tfjs/kernels.ts",
+    "v[i] = Math.min(Math.max(v[i]!, 0), 6);", "v[i] = Math.max(v[i]!, 0);"],
+  ["tfjs: a call's staging blocks never freed", "js/tfjs/tensors.ts",
+    "for (const address of this.blocks) this.runtime.allocator.free(address);", ""],
+  ["tfjs: MaxPoolGrad's windows placed by the left pad on both axes", "js/tfjs/kernels.ts",
+    "info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left, 1, 1);", "info.strideHeight, info.strideWidth, info.padInfo.left, info.padInfo.left, 1, 1);"],
+  ["tfjs: dilated gradients left to tfjs's own", "js/tfjs/gradients.ts",
+    "if (allOne(attrs.dilations) || !onPluginBackend())", "if (true)"],
 
 ];
 
-const DEFAULT_TESTS = "test/core test/conv test/threads test/nn test/api test/examples";
+const DEFAULT_TESTS = "test/core test/conv test/threads test/nn test/api test/examples test/tfjs";
 
 const args = process.argv.slice(2);
 const option = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);

@@ -1,4 +1,4 @@
-// The plugin's kernel functions: tfjs's Conv2D family (NHWC or NCHW, HWIO filters) run as this library's NCHW directions.
+// The plugin's kernel functions: tfjs's Conv2D family (NHWC or NCHW, HWIO filters) run as this library's NCHW directions, and MaxPoolGrad as its pooling backward.
 
 import { ErrorCode, ConvError, describe, fail } from "../core/errors.js";
 import { Direction } from "../core/kernels.js";
@@ -11,7 +11,7 @@ import type { TfjsAttrs, TfjsConvInfo, TfjsKernelArgs, TfjsKernelConfig, TfjsNam
 /** The kernels the plugin provides, forward ones first. */
 export const FORWARD_KERNELS = ["Conv2D", "FusedConv2D", "DepthwiseConv2dNative", "FusedDepthwiseConv2D"] as const;
 export const BACKPROP_KERNELS = [
-  "Conv2DBackpropInput", "Conv2DBackpropFilter", "DepthwiseConv2dNativeBackpropInput", "DepthwiseConv2dNativeBackpropFilter",
+  "Conv2DBackpropInput", "Conv2DBackpropFilter", "DepthwiseConv2dNativeBackpropInput", "DepthwiseConv2dNativeBackpropFilter", "MaxPoolGrad",
 ] as const;
 export type TfjsKernelName = (typeof FORWARD_KERNELS)[number] | (typeof BACKPROP_KERNELS)[number];
 
@@ -40,7 +40,7 @@ function convInfo(
 ): TfjsConvInfo {
   const util = ctx.tf.backend_util;
   // tfjs's depthwise kernels read NHWC whatever dataFormat says; Conv2D's honour it.
-  const format = depthwise ? "channelsLast" : util.convertConv2DDataFormat(String(attrs.dataFormat ?? "NHWC"));
+  const format = depthwise ? "channelsLast" : util.convertConv2DDataFormat(attrs.dataFormat === "NCHW" ? "NCHW" : "NHWC");
   return util.computeConv2DInfo(
     xShape, filterShape, pair(attrs.strides), pair(attrs.dilations), attrs.pad, attrs.dimRoundingMode ?? undefined, depthwise, format,
   );
@@ -66,7 +66,10 @@ function geometryOf(info: TfjsConvInfo, depthwise: boolean, where: string): Conv
     where,
   );
   if (geometry.outHeight !== outHeight || geometry.outWidth !== outWidth) {
-    throw new Unsupported("attrs.pad", "pads that give tfjs's output size", `${describe(info.padInfo)} for ${outHeight}×${outWidth}`);
+    // tfjs sizes a numeric pad's output by the kernel's height, stride and dilation on both axes
+    // (computeOutputShape2D): with a non-square kernel its width is not the convolution's.
+    throw new Unsupported("attrs.pad", `pads that give tfjs's ${outHeight}×${outWidth} output (for a numeric pad, tfjs needs a square kernel, stride and dilation; use "same", "valid" or explicit pads)`,
+      `pads ${top}, ${info.padInfo.bottom}, ${left}, ${info.padInfo.right} (top, bottom, left, right), which give ${geometry.outHeight}×${geometry.outWidth}`);
   }
   return geometry;
 }
@@ -247,6 +250,38 @@ function isChannelsLast(attrs: TfjsAttrs | undefined, kernelName: TfjsKernelName
   return kernelName.startsWith("Depthwise") || kernelName.startsWith("FusedDepthwise") || (attrs?.dataFormat ?? "NHWC") !== "NCHW";
 }
 
+/**
+ * MaxPoolGrad: each dy at its window's maximum in x (tfjs's pools are NHWC). The maximum is the first
+ * in the window's row-major order, as tfjs's; where a window holds NaN, this library's rule (the last
+ * NaN) picks it, where tfjs's skips NaN.
+ */
+function maxPoolGrad(ctx: Context, args: TfjsKernelArgs): TfjsTensorInfo {
+  const dy = input(args, "dy", ctx.where), x = input(args, "input", ctx.where);
+  const attrs = args.attrs ?? {};
+  if (x.shape.length !== 4) throw new Unsupported("inputs.input", "a rank-4 NHWC tensor", `shape [${x.shape.join(", ")}]`);
+  const size = attrs.filterSize;
+  const [KH, KW] = (Array.isArray(size) ? size : [size, size]) as number[];
+  if (!(Number.isInteger(KH) && KH! > 0 && Number.isInteger(KW) && KW! > 0)) {
+    fail(ErrorCode.DIMENSION, ctx.where, "attrs.filterSize", "a positive whole number or two", describe(size));
+  }
+  const C = x.shape[3]!;
+  const info = ctx.tf.backend_util.computeConv2DInfo(x.shape, [KH!, KW!, C, C], pair(attrs.strides), [1, 1], attrs.pad, attrs.dimRoundingMode ?? undefined, false, "channelsLast");
+  checkDy(dy, info);
+  if (sizeOf(x.shape) === 0 || sizeOf(dy.shape) === 0) return zerosOutput(args.backend, x.shape);
+  const { batchSize: N, inHeight: H, inWidth: W, outHeight, outWidth } = info;
+  const s = new Staging(ctx.runtime, ctx.where);
+  try {
+    const xAddress = imagesIn(s, valuesOf(args.backend, x, ctx.where, "inputs.input"), { batch: N, channels: C, plane: H * W }, true);
+    const dyAddress = imagesIn(s, valuesOf(args.backend, dy, ctx.where, "inputs.dy"), { batch: N, channels: C, plane: outHeight * outWidth }, true);
+    const dx = s.allocate(sizeOf(x.shape));
+    ctx.runtime.kernels.maxPool2dBackward(xAddress, dyAddress, dx, N * C, H, W, outHeight, outWidth, KH!, KW!,
+      info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left, 1, 1);
+    return outputFrom(args.backend, x.shape, s, imagesOut(s, dx, { batch: N, channels: C, plane: H * W }, true));
+  } finally {
+    s.release();
+  }
+}
+
 const IMPLEMENTATIONS: Record<TfjsKernelName, (ctx: Context, args: TfjsKernelArgs) => TfjsTensorInfo> = {
   Conv2D: (ctx, args) => forward(ctx, args, false),
   FusedConv2D: (ctx, args) => forward(ctx, args, false),
@@ -256,6 +291,7 @@ const IMPLEMENTATIONS: Record<TfjsKernelName, (ctx: Context, args: TfjsKernelArg
   Conv2DBackpropFilter: (ctx, args) => backpropFilter(ctx, args, false),
   DepthwiseConv2dNativeBackpropInput: (ctx, args) => backpropInput(ctx, args, true),
   DepthwiseConv2dNativeBackpropFilter: (ctx, args) => backpropFilter(ctx, args, true),
+  MaxPoolGrad: maxPoolGrad,
 };
 
 /**

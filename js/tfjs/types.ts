@@ -1,10 +1,13 @@
 // The parts of TensorFlow.js the plugin touches, typed structurally: tfjs stays the user's dependency, never a type this package imports.
 
-/** A tensor as a tfjs kernel sees it. */
+/** tfjs's DataType. */
+export type TfjsDataType = "float32" | "int32" | "bool" | "complex64" | "string";
+
+/** A tensor as a tfjs kernel sees it (tfjs's TensorInfo). */
 export interface TfjsTensorInfo {
   readonly dataId: object;
-  readonly shape: readonly number[];
-  readonly dtype: string;
+  readonly shape: number[];
+  readonly dtype: TfjsDataType;
 }
 
 export type TfjsAttrs = Record<string, unknown>;
@@ -13,15 +16,22 @@ export type TfjsAttrs = Record<string, unknown>;
 export interface TfjsKernelArgs {
   inputs: Record<string, TfjsTensorInfo | undefined>;
   attrs?: TfjsAttrs;
-  backend: unknown;
+  backend: object;
 }
 
+/**
+ * A kernel's registration. Its functions are typed loosely (tfjs's own KernelConfig must be one, and
+ * tfjs's attribute and backend types are its own); the plugin's kernels take TfjsKernelArgs.
+ */
 export interface TfjsKernelConfig {
   kernelName: string;
   backendName: string;
-  kernelFunc: (args: TfjsKernelArgs) => TfjsTensorInfo | TfjsTensorInfo[];
-  setupFunc?: (backend: unknown) => void;
-  disposeFunc?: (backend: unknown) => void;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  kernelFunc: (args: any) => any;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  setupFunc?: (backend: any) => void;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  disposeFunc?: (backend: any) => void;
 }
 
 /** A tfjs Tensor, as a gradient function passes it on. */
@@ -29,12 +39,14 @@ export interface TfjsTensor extends TfjsTensorInfo {
   readonly rank: number;
 }
 
+/** A gradient's registration (tfjs's GradConfig), its function typed loosely as TfjsKernelConfig's. */
 export interface TfjsGradConfig {
   kernelName: string;
   inputsToSave?: string[];
   outputsToSave?: boolean[];
   saveAllInputs?: boolean;
-  gradFunc: (dy: unknown, saved: TfjsTensor[], attrs: TfjsAttrs) => Record<string, () => unknown>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  gradFunc: (dy: any, saved: any[], attrs: any) => Record<string, () => any>;
 }
 
 /** The fields of tfjs's Conv2DInfo (backend_util.computeConv2DInfo) the kernels read. */
@@ -70,8 +82,8 @@ export interface TfjsNamespace {
   backend_util: {
     computeConv2DInfo(
       inShape: readonly number[], filterShape: readonly number[], strides: unknown, dilations: unknown, pad: unknown,
-      roundingMode: unknown, depthwise: boolean, dataFormat: string,
+      roundingMode: unknown, depthwise: boolean, dataFormat: "channelsLast" | "channelsFirst",
     ): TfjsConvInfo;
-    convertConv2DDataFormat(dataFormat: string): string;
+    convertConv2DDataFormat(dataFormat: "NHWC" | "NCHW"): "channelsLast" | "channelsFirst";
   };
 }

@@ -1,4 +1,4 @@
-// The plugin's eight tfjs kernels on 520 seeded random configurations, on tfjs's wasm and cpu backends, against tfjs-cpu's own kernels and the float64 reference.
+// The plugin's eight convolution kernels on 520 seeded random configurations, and MaxPoolGrad on 80,, on tfjs's wasm and cpu backends, against tfjs-cpu's own kernels and the float64 reference.
 
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import * as tf from "@tensorflow/tfjs";
@@ -7,7 +7,8 @@ import { ConvError, ErrorCode, memoryUsage } from "../../js/index.js";
 import { registerTfjsKernels, type TfjsNamespace, type TfjsRegistration } from "../../js/tfjs/index.js";
 import { referenceConv2d, samePadding, type ReferenceConfig } from "../reference/conv2d.js";
 
-const ns = tf as unknown as TfjsNamespace;
+// tfjs's own namespace type is a TfjsNamespace: the documented call compiles without a cast.
+const ns: TfjsNamespace = tf;
 const KERNELS = [
   "Conv2D", "FusedConv2D", "DepthwiseConv2dNative", "FusedDepthwiseConv2D",
   "Conv2DBackpropInput", "Conv2DBackpropFilter", "DepthwiseConv2dNativeBackpropInput", "DepthwiseConv2dNativeBackpropFilter",
@@ -294,6 +295,74 @@ function describeCase(c: Case): string {
   return `${c.kernel} ${c.nchw ? "NCHW" : "NHWC"} x[${xShape(c)}] w[${wShape(c)}] s${c.sh},${c.sw} d${c.dh},${c.dw} pad ${JSON.stringify(c.pad)} ${c.rounding ?? ""} ${c.activation}`;
 }
 
+/** A MaxPoolGrad case: NHWC x, its window, stride, pad, and dy of tfjs's output shape (restated as for the convolutions). */
+interface PoolCase { N: number; H: number; W: number; C: number; KH: number; KW: number; sh: number; sw: number; pad: Pad; rounding?: Case["rounding"];
+  sides: Case["sides"]; Ho: number; Wo: number; x: Float32Array; dy: Float32Array }
+
+function makePoolCase(random: () => number): PoolCase | null {
+  const int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
+  const form = random();
+  const square = form >= 0.6;
+  const KH = int(1, 3), KW = square ? KH : int(1, 3), sh = int(1, 3), sw = square ? sh : int(1, 3);
+  const pad: Pad = form < 0.35 ? "same" : form < 0.6 ? "valid" : int(0, Math.floor(KH / 2));
+  const rounding = typeof pad === "number" && random() < 0.5 ? (["floor", "round", "ceil"] as const)[int(0, 2)] : undefined;
+  const N = int(1, 3), H = int(2, 13), W = int(2, 13), C = int(1, 9);
+  const rows = outAndSides(H, KH, sh, 1, pad, 0, rounding, false), cols = outAndSides(W, KW, sw, 1, pad, 1, rounding, false);
+  if (rows.out < 1 || cols.out < 1 || (rows.out - 1) * sh - rows.before >= H || (cols.out - 1) * sw - cols.before >= W) return null;
+  // Distinct values: no window has two maxima, so no tie rule is tested (tfjs and this library both take the first).
+  const x = Float32Array.from({ length: N * H * W * C }, (_, i) => (random() * 2 - 1) + i * 1e-3 * (random() < 0.5 ? 1 : -1));
+  const dy = Float32Array.from({ length: N * rows.out * cols.out * C }, () => random() * 2 - 1);
+  return { N, H, W, C, KH, KW, sh, sw, pad, rounding, sides: { top: rows.before, bottom: rows.after, left: cols.before, right: cols.after }, Ho: rows.out, Wo: cols.out, x, dy };
+}
+
+/** Float64 MaxPoolGrad from the definition: dy of each window to the (first) largest x inside the input. */
+function referenceMaxPoolGrad(c: PoolCase): Float64Array {
+  const dx = new Float64Array(c.x.length);
+  for (let n = 0; n < c.N; n++) for (let i = 0; i < c.Ho; i++) for (let j = 0; j < c.Wo; j++) for (let ch = 0; ch < c.C; ch++) {
+    let best = -Infinity, at = -1;
+    for (let kh = 0; kh < c.KH; kh++) for (let kw = 0; kw < c.KW; kw++) {
+      const h = i * c.sh - c.sides.top + kh, w = j * c.sw - c.sides.left + kw;
+      if (h < 0 || h >= c.H || w < 0 || w >= c.W) continue;
+      const index = ((n * c.H + h) * c.W + w) * c.C + ch;
+      if (c.x[index]! > best) { best = c.x[index]!; at = index; }
+    }
+    if (at >= 0) dx[at] = dx[at]! + c.dy[((n * c.Ho + i) * c.Wo + j) * c.C + ch]!;
+  }
+  return dx;
+}
+
+function runPoolCase(c: PoolCase): Float32Array {
+  return tf.tidy(() => {
+    const x = tf.tensor4d(c.x, [c.N, c.H, c.W, c.C]), dy = tf.tensor4d(c.dy, [c.N, c.Ho, c.Wo, c.C]);
+    const attrs = { filterSize: [c.KH, c.KW], strides: [c.sh, c.sw], pad: c.pad, dimRoundingMode: c.rounding };
+    return (tf.engine().runKernel("MaxPoolGrad", { dy, input: x, output: dy } as never, attrs as never) as tf.Tensor).dataSync() as Float32Array;
+  });
+}
+
+describe("registerTfjsKernels: MaxPoolGrad on 80 random configurations", () => {
+  it("matches tfjs-cpu's own and the float64 reference on wasm and cpu", async () => {
+    const random = rng(99);
+    const pools: PoolCase[] = [];
+    while (pools.length < 80) {
+      const c = makePoolCase(random);
+      if (c) pools.push(c);
+    }
+    expect(pools.some((c) => c.pad === "same") && pools.some((c) => c.rounding === "ceil") && pools.some((c) => c.C >= 5)).toBe(true);
+    registration.unregister();
+    await tf.setBackend("cpu");
+    const own = pools.map(runPoolCase);
+    registration = await registerTfjsKernels(ns, { forward: "replace" });
+    expect(registration.kernels.wasm).toContain("MaxPoolGrad");
+    pools.forEach((c, i) => expect(scaledError(own[i]!, referenceMaxPoolGrad(c)), `tfjs-cpu's own, case ${i}`).toBeLessThanOrEqual(TOLERANCE));
+    for (const backend of ["cpu", "wasm"] as const) {
+      await tf.setBackend(backend);
+      const bad = pools.map((c, i) => ({ i, own: scaledError(runPoolCase(c), own[i]!), reference: scaledError(runPoolCase(c), referenceMaxPoolGrad(c)) }))
+        .filter((r) => !(r.own <= TOLERANCE && r.reference <= TOLERANCE));
+      expect(bad, backend).toEqual([]);
+    }
+  });
+});
+
 describe("registerTfjsKernels: what it registers", () => {
   it('forward "auto" leaves NHWC forwards to XNNPACK on wasm and runs the NCHW ones it refuses', async () => {
     const auto = await registerTfjsKernels(ns, { forward: "auto" });
@@ -322,7 +391,7 @@ describe("registerTfjsKernels: what it registers", () => {
     try {
       expect(kept.backends).toEqual(["cpu"]);
       expect(kept.kernels).toEqual({
-        cpu: ["Conv2DBackpropInput", "Conv2DBackpropFilter", "DepthwiseConv2dNativeBackpropInput", "DepthwiseConv2dNativeBackpropFilter"],
+        cpu: ["Conv2DBackpropInput", "Conv2DBackpropFilter", "DepthwiseConv2dNativeBackpropInput", "DepthwiseConv2dNativeBackpropFilter", "MaxPoolGrad"],
       });
       expect(kept.gradients).toEqual(["Conv2D", "DepthwiseConv2dNative"]);
       expect(tf.getKernel("Conv2DBackpropFilter", "wasm")).toBeUndefined();
