@@ -102,10 +102,12 @@ function makeCase(kernel: Kernel, random: () => number): Case | null {
   if ((rows.out - 1) * sh - rows.before >= H || (cols.out - 1) * sw - cols.before >= W) return null;
   const data = (n: number) => Float32Array.from({ length: n }, () => random() * 2 - 1);
   const activation = kernel.startsWith("Fused") ? ACTIVATIONS[int(0, ACTIVATIONS.length - 1)]! : "linear";
+  // relu6's cap must be reached: its inputs scaled up until sums pass 6.
+  const x = data(N * C * H * W).map((v) => (activation === "relu6" ? 8 * v : v));
   return {
     kernel, depthwise, nchw, N, C, H, W, KH, KW, F, M, sh, sw, dh, dw, pad, rounding, activation, alpha: 0.1 + random() * 0.3,
     sides: { top: rows.before, bottom: rows.after, left: cols.before, right: cols.after }, Ho: rows.out, Wo: cols.out,
-    x: data(N * C * H * W), w: data(KH * KW * C * (depthwise ? M : F)), bias: data(F), prelu: data(F), dy: data(N * F * rows.out * cols.out),
+    x, w: data(KH * KW * C * (depthwise ? M : F)), bias: data(F), prelu: data(F), dy: data(N * F * rows.out * cols.out),
   };
 }
 
@@ -264,6 +266,8 @@ describe("registerTfjsKernels: every kernel on 520 random configurations", () =>
     expect(cases.some((c) => c.depthwise && c.M > 1)).toBe(true);
     expect(cases.some((c) => c.sh > 1 && c.sw > 1) && cases.some((c) => c.dh > 1)).toBe(true);
     for (const a of ACTIVATIONS) expect(cases.some((c) => c.activation === a)).toBe(true);
+    // relu6 meets its cap.
+    expect(cases.some((c) => c.activation === "relu6" && referenceOf(c).some((v) => v === 6))).toBe(true);
     // Some rounding really grows the output past floor's.
     expect(cases.some((c) => c.rounding === "ceil" && c.sides.bottom > (typeof c.pad === "number" ? c.pad : -1))).toBe(true);
   });
