@@ -6,6 +6,7 @@ import "@tensorflow/tfjs-backend-wasm";
 import { ConvError, ErrorCode, memoryUsage } from "../../js/index.js";
 import { registerTfjsKernels, type TfjsNamespace, type TfjsRegistration } from "../../js/tfjs/index.js";
 import { referenceConv2d, samePadding, type ReferenceConfig } from "../reference/conv2d.js";
+import { rng } from "../helpers/seeded.js";
 
 // tfjs's own namespace type is a TfjsNamespace: the documented call compiles without a cast.
 const ns: TfjsNamespace = tf;
@@ -16,18 +17,6 @@ const KERNELS = [
 type Kernel = (typeof KERNELS)[number];
 const ACTIVATIONS = ["linear", "relu", "relu6", "elu", "leakyrelu", "sigmoid", "prelu"] as const;
 const CONFIGS_PER_KERNEL = 65;
-
-/** mulberry32: the test's own seeded numbers, independent of the library's. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Pad = "same" | "valid" | number | [[number, number], [number, number], [number, number], [number, number]];
 

@@ -6,20 +6,9 @@ import "@tensorflow/tfjs-backend-wasm";
 import { memoryUsage } from "../../js/index.js";
 import { registerTfjsKernels, type RegisterTfjsKernelsOptions, type TfjsNamespace, type TfjsRegistration } from "../../js/tfjs/index.js";
 import { registerTfjsKernels as registerBuilt } from "../../dist/tfjs/index.js";
+import { rng } from "../helpers/seeded.js";
 
 const ns: TfjsNamespace = tf;
-
-/** mulberry32: the test's own seeded numbers, independent of the library's and of tfjs's. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const uniform = (n: number, seed: number) => {
   const next = rng(seed);
