@@ -3,6 +3,7 @@
 import { ErrorCode, ConvError, describe, fail } from "../core/errors.js";
 import { Direction } from "../core/kernels.js";
 import type { Runtime } from "../core/runtime.js";
+import { sizeOf, shapeText } from "../core/shape.js";
 import { convGeometry, type ConvGeometry } from "../conv/geometry.js";
 import { runSynchronously } from "../conv/schedule.js";
 import { Staging, outputFrom, valuesOf, zerosOutput } from "./tensors.js";
@@ -74,11 +75,16 @@ function geometryOf(info: TfjsConvInfo, depthwise: boolean, where: string): Conv
   return geometry;
 }
 
+/** A batch of images: N, channels, pixels per channel. */
+interface Images { batch: number; channels: number; plane: number }
+const inputImages = (g: ConvGeometry): Images => ({ batch: g.batch, channels: g.inChannels, plane: g.inHeight * g.inWidth });
+const outputImages = (g: ConvGeometry): Images => ({ batch: g.batch, channels: g.outChannels, plane: g.outHeight * g.outWidth });
+
 /** Image tensors: tfjs's layout ↔ NCHW in the runtime. */
-function imagesIn(s: Staging, values: Float32Array, g: { batch: number; channels: number; plane: number }, channelsLast: boolean): number {
+function imagesIn(s: Staging, values: Float32Array, g: Images, channelsLast: boolean): number {
   return channelsLast ? s.copyInTransposed(values, g.batch, g.plane, g.channels) : s.copyIn(values);
 }
-function imagesOut(s: Staging, address: number, g: { batch: number; channels: number; plane: number }, channelsLast: boolean): number {
+function imagesOut(s: Staging, address: number, g: Images, channelsLast: boolean): number {
   return channelsLast ? s.transpose(address, g.batch, g.channels, g.plane) : address;
 }
 
@@ -110,8 +116,6 @@ function input(args: TfjsKernelArgs, name: string, where: string): TfjsTensorInf
   return info;
 }
 
-const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
-
 /** The fused bias, F floats in the runtime (a scalar bias is spread over F), or 0 without one. */
 function biasIn(ctx: Context, s: Staging, args: TfjsKernelArgs, F: number): number {
   if (!args.inputs.bias) return 0;
@@ -119,7 +123,7 @@ function biasIn(ctx: Context, s: Staging, args: TfjsKernelArgs, F: number): numb
   const values = valuesOf(args.backend, bias, ctx.where, "inputs.bias");
   if (values.length === F) return s.copyIn(values);
   if (values.length === 1) return s.copyIn(new Float32Array(F).fill(values[0]!));
-  throw new Unsupported("inputs.bias", `a bias of ${F} values (one per output channel) or 1`, `shape [${bias.shape.join(", ")}]`);
+  throw new Unsupported("inputs.bias", `a bias of ${F} values (one per output channel) or 1`, `shape ${shapeText(bias.shape)}`);
 }
 
 /** Applies a fused activation in place to NCHW output (F channels of `plane` pixels), as tfjs's applyActivation. */
@@ -149,7 +153,7 @@ function activate(ctx: Context, s: Staging, args: TfjsKernelArgs, out: number, g
       const alpha = valuesOf(args.backend, weights, ctx.where, "inputs.preluActivationWeights");
       const F = g.outChannels, plane = g.outHeight * g.outWidth;
       if (alpha.length !== F && alpha.length !== 1) {
-        throw new Unsupported("inputs.preluActivationWeights", `${F} values (one per output channel) or 1`, `shape [${weights.shape.join(", ")}]`);
+        throw new Unsupported("inputs.preluActivationWeights", `${F} values (one per output channel) or 1`, `shape ${shapeText(weights.shape)}`);
       }
       const v = s.view(out, count);
       for (let i = 0; i < count; i++) {
@@ -172,13 +176,13 @@ function forward(ctx: Context, args: TfjsKernelArgs, depthwise: boolean): TfjsTe
   const last = info.dataFormat === "channelsLast";
   const s = new Staging(ctx.runtime, ctx.where);
   try {
-    const xAddress = imagesIn(s, valuesOf(args.backend, x, ctx.where, "inputs.x"), { batch: g.batch, channels: g.inChannels, plane: g.inHeight * g.inWidth }, last);
+    const xAddress = imagesIn(s, valuesOf(args.backend, x, ctx.where, "inputs.x"), inputImages(g), last);
     const wAddress = filterIn(s, valuesOf(args.backend, filter, ctx.where, "inputs.filter"), g, depthwise);
     const bias = biasIn(ctx, s, args, g.outChannels);
     const out = s.allocate(sizeOf(info.outShape));
     run(ctx, Direction.FORWARD, g, { w: wAddress, bias, a: xAddress, out });
     activate(ctx, s, args, out, g);
-    const result = imagesOut(s, out, { batch: g.batch, channels: g.outChannels, plane: g.outHeight * g.outWidth }, last);
+    const result = imagesOut(s, out, outputImages(g), last);
     return outputFrom(args.backend, info.outShape, s, result);
   } finally {
     s.release();
@@ -197,7 +201,7 @@ function shapeAttr(attrs: TfjsAttrs, name: string, where: string): number[] {
 /** dy must have the shape tfjs's rules give the forward output (conv2dTranspose passes a user's outputShape). */
 function checkDy(dy: TfjsTensorInfo, info: TfjsConvInfo): void {
   if (dy.shape.length !== 4 || dy.shape.some((d, i) => d !== info.outShape[i])) {
-    throw new Unsupported("inputs.dy", `the forward output's shape [${info.outShape.join(", ")}]`, `shape [${dy.shape.join(", ")}]`);
+    throw new Unsupported("inputs.dy", `the forward output's shape ${shapeText(info.outShape)}`, `shape ${shapeText(dy.shape)}`);
   }
 }
 
@@ -213,11 +217,11 @@ function backpropInput(ctx: Context, args: TfjsKernelArgs, depthwise: boolean): 
   const last = info.dataFormat === "channelsLast";
   const s = new Staging(ctx.runtime, ctx.where);
   try {
-    const dyAddress = imagesIn(s, valuesOf(args.backend, dy, ctx.where, "inputs.dy"), { batch: g.batch, channels: g.outChannels, plane: g.outHeight * g.outWidth }, last);
+    const dyAddress = imagesIn(s, valuesOf(args.backend, dy, ctx.where, "inputs.dy"), outputImages(g), last);
     const wAddress = filterIn(s, valuesOf(args.backend, filter, ctx.where, "inputs.filter"), g, depthwise);
     const dx = s.allocate(sizeOf(inputShape));
     run(ctx, Direction.DX, g, { w: wAddress, a: dyAddress, out: dx });
-    const result = imagesOut(s, dx, { batch: g.batch, channels: g.inChannels, plane: g.inHeight * g.inWidth }, last);
+    const result = imagesOut(s, dx, inputImages(g), last);
     return outputFrom(args.backend, inputShape, s, result);
   } finally {
     s.release();
@@ -236,8 +240,8 @@ function backpropFilter(ctx: Context, args: TfjsKernelArgs, depthwise: boolean):
   const last = info.dataFormat === "channelsLast";
   const s = new Staging(ctx.runtime, ctx.where);
   try {
-    const xAddress = imagesIn(s, valuesOf(args.backend, x, ctx.where, "inputs.x"), { batch: g.batch, channels: g.inChannels, plane: g.inHeight * g.inWidth }, last);
-    const dyAddress = imagesIn(s, valuesOf(args.backend, dy, ctx.where, "inputs.dy"), { batch: g.batch, channels: g.outChannels, plane: g.outHeight * g.outWidth }, last);
+    const xAddress = imagesIn(s, valuesOf(args.backend, x, ctx.where, "inputs.x"), inputImages(g), last);
+    const dyAddress = imagesIn(s, valuesOf(args.backend, dy, ctx.where, "inputs.dy"), outputImages(g), last);
     const dw = s.allocate(sizeOf(filterShape));
     run(ctx, Direction.DW, g, { a: dyAddress, b: xAddress, out: dw });
     return outputFrom(args.backend, filterShape, s, filterOut(s, dw, g, depthwise));
@@ -258,7 +262,7 @@ function isChannelsLast(attrs: TfjsAttrs | undefined, kernelName: TfjsKernelName
 function maxPoolGrad(ctx: Context, args: TfjsKernelArgs): TfjsTensorInfo {
   const dy = input(args, "dy", ctx.where), x = input(args, "input", ctx.where);
   const attrs = args.attrs ?? {};
-  if (x.shape.length !== 4) throw new Unsupported("inputs.input", "a rank-4 NHWC tensor", `shape [${x.shape.join(", ")}]`);
+  if (x.shape.length !== 4) throw new Unsupported("inputs.input", "a rank-4 NHWC tensor", `shape ${shapeText(x.shape)}`);
   const size = attrs.filterSize;
   const [KH, KW] = (Array.isArray(size) ? size : [size, size]) as number[];
   if (!(Number.isInteger(KH) && KH! > 0 && Number.isInteger(KW) && KW! > 0)) {
@@ -271,12 +275,13 @@ function maxPoolGrad(ctx: Context, args: TfjsKernelArgs): TfjsTensorInfo {
   const { batchSize: N, inHeight: H, inWidth: W, outHeight, outWidth } = info;
   const s = new Staging(ctx.runtime, ctx.where);
   try {
-    const xAddress = imagesIn(s, valuesOf(args.backend, x, ctx.where, "inputs.input"), { batch: N, channels: C, plane: H * W }, true);
+    const images = { batch: N, channels: C, plane: H * W };
+    const xAddress = imagesIn(s, valuesOf(args.backend, x, ctx.where, "inputs.input"), images, true);
     const dyAddress = imagesIn(s, valuesOf(args.backend, dy, ctx.where, "inputs.dy"), { batch: N, channels: C, plane: outHeight * outWidth }, true);
     const dx = s.allocate(sizeOf(x.shape));
     ctx.runtime.kernels.maxPool2dBackward(xAddress, dyAddress, dx, N * C, H, W, outHeight, outWidth, KH!, KW!,
       info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left, 1, 1);
-    return outputFrom(args.backend, x.shape, s, imagesOut(s, dx, { batch: N, channels: C, plane: H * W }, true));
+    return outputFrom(args.backend, x.shape, s, imagesOut(s, dx, images, true));
   } finally {
     s.release();
   }

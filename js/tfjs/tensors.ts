@@ -2,6 +2,7 @@
 
 import { ErrorCode, fail } from "../core/errors.js";
 import type { Runtime } from "../core/runtime.js";
+import { sizeOf } from "../core/shape.js";
 import type { TfjsTensorInfo } from "./types.js";
 
 /** tfjs-backend-wasm's methods (BackendWasm) the plugin uses. */
@@ -25,11 +26,10 @@ export function backendKind(backend: unknown): "wasm" | "cpu" | undefined {
 }
 
 /**
- * A float32 view of a tensor's values where the backend keeps them. On wasm it is taken fresh at each
- * use: tfjs's heap grows, and a view taken before that sees a detached buffer.
+ * A float32 view of a (float32) tensor's values where the backend keeps them. On wasm it is taken
+ * fresh at each use: tfjs's heap grows, and a view taken before that sees a detached buffer.
  */
 export function valuesOf(backend: unknown, info: TfjsTensorInfo, where: string, argument: string): Float32Array {
-  if (info.dtype !== "float32") fail(ErrorCode.DATA_TYPE, where, argument, "a float32 tensor", `a ${info.dtype} tensor`);
   let values: unknown;
   if (backendKind(backend) === "wasm") values = (backend as WasmBackend).typedArrayFromHeap(info);
   else values = (backend as CpuBackend).data.get(info.dataId)?.values;
@@ -69,11 +69,10 @@ export class Staging {
    * order is the same and it is a plain copy.
    */
   copyInTransposed(values: Float32Array, batch: number, rows: number, cols: number): number {
-    const staged = this.copyIn(values);
-    return rows === 1 || cols === 1 ? staged : this.transpose(staged, batch, rows, cols);
+    return this.transpose(this.copyIn(values), batch, rows, cols);
   }
 
-  /** [batch, rows, cols] at src → a new block [batch, cols, rows]. */
+  /** [batch, rows, cols] at src → a new block [batch, cols, rows] (src itself where rows or cols is 1: the same order). */
   transpose(src: number, batch: number, rows: number, cols: number): number {
     if (rows === 1 || cols === 1) return src;
     const dst = this.allocate(batch * rows * cols);
@@ -90,7 +89,7 @@ export class Staging {
 
 /** A new tensor of the backend holding `count` floats from the runtime's memory at address. */
 export function outputFrom(backend: unknown, shape: number[], staging: Staging, address: number): TfjsTensorInfo {
-  const count = shape.reduce((a, b) => a * b, 1);
+  const count = sizeOf(shape);
   if (backendKind(backend) === "wasm") {
     const wasm = backend as WasmBackend;
     const out = wasm.makeOutput(shape, "float32");
@@ -103,12 +102,11 @@ export function outputFrom(backend: unknown, shape: number[], staging: Staging, 
 
 /** A new tensor of the backend, all zeros (an empty batch's gradient). */
 export function zerosOutput(backend: unknown, shape: number[]): TfjsTensorInfo {
-  const count = shape.reduce((a, b) => a * b, 1);
   if (backendKind(backend) === "wasm") {
     const wasm = backend as WasmBackend;
     const out = wasm.makeOutput(shape, "float32");
     wasm.typedArrayFromHeap(out).fill(0);
     return out;
   }
-  return (backend as CpuBackend).makeTensorInfo(shape, "float32", new Float32Array(count));
+  return (backend as CpuBackend).makeTensorInfo(shape, "float32", new Float32Array(sizeOf(shape)));
 }

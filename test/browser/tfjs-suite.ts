@@ -9,6 +9,7 @@
 
 import type * as TF from "@tensorflow/tfjs";
 import type { registerTfjsKernels, TfjsNamespace, TfjsRegistration } from "wasm-conv2d/tfjs";
+import { rng as random } from "../helpers/seeded.ts";
 
 type Tf = typeof TF;
 type Register = typeof registerTfjsKernels;
@@ -92,18 +93,6 @@ export interface ConvCase {
   dy: Float32Array;
   biasValues: Float32Array;
   prelu: Float32Array;
-}
-
-/** mulberry32: a seeded generator of floats in [0, 1). */
-export function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
