@@ -174,6 +174,29 @@ export const MUTANTS = [
   ["tfjs: dilated gradients left to tfjs's own", "js/tfjs/gradients.ts",
     "if (allOne(attrs.dilations) || !onPluginBackend())", "if (true)"],
 
+  // assembly/conv2d/winograd.ts and plan.ts's choice of it: F(2×2, 3×3) (issue 15).
+  ["winograd: a tile's lower outputs dropped in the last full row", "assembly/conv2d/winograd.ts",
+    "const right = ox + 1 < Wo, below = oy + 1 < Ho;", "const right = ox + 1 < Wo, below = oy + 2 < Ho;"],
+  ["winograd: the interior test lets a tile read one column past the right edge", "assembly/conv2d/winograd.ts",
+    "if (iy >= 0 && iy + 3 < H && ix >= 0 && ix + 3 < W) {", "if (iy >= 0 && iy + 3 < H && ix >= 0 && ix + 3 <= W) {"],
+  ["winograd: the input transform's third column takes c1 for c2", "assembly/conv2d/winograd.ts",
+    "const b = v128.shuffle<f32>(r, r, 2, 2, 1, 3);", "const b = v128.shuffle<f32>(r, r, 2, 1, 1, 3);"],
+  ["winograd: a block's last, part-filled 8-tile panel not multiplied", "assembly/conv2d/winograd.ts",
+    "multiply(C, F4, (count + 7) >> 3, block, u, v, m);", "multiply(C, F4, count >> 3, block, u, v, m);"],
+  ["winograd: a task's last, short block dropped", "assembly/conv2d/winograd.ts",
+    "for (let b0 = first; b0 < end; b0 += block) {", "for (let b0 = first; b0 + block <= end; b0 += block) {"],
+  ["winograd: G's (½, −½, ½) row with its signs swapped", "assembly/conv2d/winograd.ts",
+    "u2 = <f32>((a - b + c) * 0.5)", "u2 = <f32>((a + b - c) * 0.5)"],
+  ["winograd: the last task of the call missed", "assembly/conv2d/winograd.ts",
+    "return g.batch * chunksPerImage(g);", "return g.batch * chunksPerImage(g) - 1;"],
+  ["winograd: four tiles stored whole though the fourth starts the next row", "assembly/conv2d/winograd.ts",
+    "const whole = j + 4 <= count && tx + 4 <= TW && ox + 8 <= Wo && oy + 2 <= Ho;", "const whole = j + 4 <= count && ox + 8 <= Wo && oy + 2 <= Ho;"],
+  ["winograd: dx's filters read unrotated", "assembly/conv2d/plan.ts",
+    "if (!winogradPrepare(t, w, 1, t.outChannels, true, 0, data)) return false;", "if (!winogradPrepare(t, w, 1, t.outChannels, false, 0, data)) return false;"],
+  ["plan: auto takes Winograd whatever the channels", "assembly/conv2d/plan.ts", "return C >= 16 && F >= 16;", "return true;"],
+  ["plan: a forced Winograd with non-finite weights kept on Winograd", "assembly/conv2d/plan.ts",
+    "if (path == FORWARD_WINOGRAD) return FORWARD_GEMM;", "if (path == FORWARD_WINOGRAD) return FORWARD_WINOGRAD;"],
+
 ];
 
 const DEFAULT_TESTS = "test/core test/conv test/threads test/nn test/api test/examples test/tfjs";
