@@ -196,7 +196,6 @@ export const MUTANTS = [
   ["plan: auto takes Winograd whatever the channels", "assembly/conv2d/plan.ts", "return C >= 16 && F >= 16;", "return true;"],
   ["plan: a forced Winograd with non-finite weights kept on Winograd", "assembly/conv2d/plan.ts",
     "if (path == FORWARD_WINOGRAD) return FORWARD_GEMM;", "if (path == FORWARD_WINOGRAD) return FORWARD_WINOGRAD;"],
-
 ];
 
 const DEFAULT_TESTS = "test/core test/conv test/threads test/nn test/api test/examples test/tfjs";
