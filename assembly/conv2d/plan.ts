@@ -7,6 +7,7 @@ import { dxFullApplies, dxFullGeometry, dxFullPrepare, dxFullPreparedBytes, dxFu
 import { dxScatterPrepare, dxScatterPreparedBytes, dxScatterRun, dxScatterTasks, dxScatterWorkBytes } from "./dx_scatter";
 import { dwRun, dwTasks, dwWorkBytes } from "./dw";
 import { winogradApplies, winogradPrepare, winogradPreparedBytes, winogradRun, winogradTasks, winogradWorkBytes } from "./winograd";
+import { dilatedRun, dilatedTasks, dilatedWorkBytes, isDilated } from "./dilated";
 import { dbRun, dbTasks } from "./db";
 import {
   depthwiseDwRun, depthwiseDwTasks, depthwiseForwardRun, depthwiseDxPrepare, depthwiseDxPreparedBytes,
@@ -40,9 +41,9 @@ export const DW_GEMM: i32 = 7;
 export const DW_DEPTHWISE: i32 = 8;
 /** db: sums of dy over images and pixels, 4 filters per task (db.ts). */
 export const DB_SUM: i32 = 9;
-/** forward, 3×3 at stride 1 (undilated, one group), finite weights: Winograd F(2×2, 3×3) (winograd.ts). */
+/** forward, 3×3 at stride 1, one group, finite weights: Winograd F(2×2, 3×3) (winograd.ts; dilated: over phases, dilated.ts). */
 export const FORWARD_WINOGRAD: i32 = 10;
-/** dx where DX_FULL applies and the layer is 3×3 undilated, one group: F(2×2, 3×3) over dy (winograd.ts). */
+/** dx where DX_FULL applies and the layer is 3×3, one group: F(2×2, 3×3) over dy (winograd.ts, dilated.ts). */
 export const DX_WINOGRAD: i32 = 11;
 
 /**
@@ -54,6 +55,20 @@ function winogradChosen(g: ConvGeometry, C: i32, F: i32): bool {
   if (g.algorithm == ALGORITHM_GEMM || !winogradApplies(g)) return false;
   if (g.algorithm == ALGORITHM_WINOGRAD) return true;
   return C >= 16 && F >= 16;
+}
+
+// The Winograd paths run an undilated geometry directly and a dilated one over its phases.
+@inline function winogradPathTasks(g: ConvGeometry): i32 {
+  return isDilated(g) ? dilatedTasks(g) : winogradTasks(g);
+}
+
+@inline function winogradPathWorkBytes(g: ConvGeometry): f64 {
+  return isDilated(g) ? dilatedWorkBytes(g) : winogradWorkBytes(g);
+}
+
+@inline function winogradPathRun(g: ConvGeometry, data: usize, x: usize, out: usize, work: usize, t0: i32, t1: i32): void {
+  if (isDilated(g)) dilatedRun(g, data, x, out, work, t0, t1);
+  else winogradRun(g, data, x, out, work, t0, t1);
 }
 
 /** The path the geometry picks for a direction (before the weights are seen). */
@@ -137,9 +152,9 @@ function pathPreparedBytes(g: ConvGeometry, path: i32, fullGeometry: usize): f64
 /** Work bytes one thread needs on a path. */
 function pathWorkBytes(g: ConvGeometry, path: i32, fullGeometry: usize): f64 {
   if (path == FORWARD_GEMM) return gemmForwardWorkBytes(g);
-  if (path == FORWARD_WINOGRAD) return winogradWorkBytes(g);
+  if (path == FORWARD_WINOGRAD) return winogradPathWorkBytes(g);
   if (path == DX_FULL) return dxFullWorkBytes(dxFullGeometry(g, fullGeometry));
-  if (path == DX_WINOGRAD) return winogradWorkBytes(dxFullGeometry(g, fullGeometry));
+  if (path == DX_WINOGRAD) return winogradPathWorkBytes(dxFullGeometry(g, fullGeometry));
   if (path == DX_SCATTER) return dxScatterWorkBytes(g);
   if (path == DW_GEMM) return dwWorkBytes(g);
   if (path == DB_SUM) return 0;
@@ -214,11 +229,11 @@ function preparePath(g: ConvGeometry, path: i32, prepared: usize, w: usize, bias
     h.tasks0 = gemmForwardTasks(g);
   } else if (path == FORWARD_WINOGRAD) {
     if (!winogradPrepare(g, w, g.inChannels, 1, false, bias, data)) return false;
-    h.tasks0 = winogradTasks(g);
+    h.tasks0 = winogradPathTasks(g);
   } else if (path == DX_WINOGRAD) {
     const t = dxFullGeometry(g, prepared + FULL_GEOMETRY_OFFSET);
     if (!winogradPrepare(t, w, 1, t.outChannels, true, 0, data)) return false;
-    h.tasks0 = winogradTasks(t);
+    h.tasks0 = winogradPathTasks(t);
   } else if (path == FORWARD_DEPTHWISE) {
     h.tasks0 = depthwisePlaneTasks(g);
   } else if (path == DX_FULL) {
@@ -288,8 +303,8 @@ export function conv2dRun(
   const data = prepared + h.data;
   switch (h.path) {
     case FORWARD_GEMM: gemmForwardRun(g, data, a, out, work, t0, t1); break;
-    case FORWARD_WINOGRAD: winogradRun(g, data, a, out, work, t0, t1); break;
-    case DX_WINOGRAD: winogradRun(changetype<ConvGeometry>(prepared + FULL_GEOMETRY_OFFSET), data, a, out, work, t0, t1); break;
+    case FORWARD_WINOGRAD: winogradPathRun(g, data, a, out, work, t0, t1); break;
+    case DX_WINOGRAD: winogradPathRun(changetype<ConvGeometry>(prepared + FULL_GEOMETRY_OFFSET), data, a, out, work, t0, t1); break;
     case FORWARD_DEPTHWISE: depthwiseForwardRun(g, a, h.w, h.bias, out, work, t0, t1); break;
     case DX_FULL: dxFullRun(changetype<ConvGeometry>(prepared + FULL_GEOMETRY_OFFSET), data, a, out, work, t0, t1); break;
     case DX_SCATTER: dxScatterRun(g, phase, data, a, out, work, t0, t1); break;

@@ -29,10 +29,12 @@ const MIN_TASKS: i32 = 12;
 /** Bytes of the 4×4 staging tile for input tiles that cross the image's edge. */
 const EDGE_TILE_BYTES: usize = 64;
 
-/** Whether F(2×2, 3×3) computes this forward: 3×3, stride 1, dilation 1, one group (any padding). */
+/**
+ * Whether F(2×2, 3×3) computes this forward: 3×3, stride 1, one group (any padding). A dilated one
+ * runs as undilated ones over its input's phases (dilated.ts); winogradRun itself takes dilation 1.
+ */
 export function winogradApplies(g: ConvGeometry): bool {
-  return g.kernelHeight == 3 && g.kernelWidth == 3 && g.strideHeight == 1 && g.strideWidth == 1
-    && g.dilationHeight == 1 && g.dilationWidth == 1 && g.groups == 1;
+  return g.kernelHeight == 3 && g.kernelWidth == 3 && g.strideHeight == 1 && g.strideWidth == 1 && g.groups == 1;
 }
 
 @inline function paddedFilters(g: ConvGeometry): i32 {
@@ -76,6 +78,11 @@ export function winogradPreparedBytes(g: ConvGeometry): f64 {
 export function winogradWorkBytes(g: ConvGeometry): f64 {
   const tiles = <f64>blockTiles(g);
   return 16 * tiles * (<f64>g.inChannels + <f64>paddedFilters(g)) * 4 + <f64>EDGE_TILE_BYTES;
+}
+
+/** The most work bytes any geometry with these channel counts needs (blocks of BLOCK_TILES). */
+export function winogradWorkBound(C: i32, F: i32): f64 {
+  return 16 * <f64>BLOCK_TILES * (<f64>C + <f64>((F + 3) & ~3)) * 4 + <f64>EDGE_TILE_BYTES;
 }
 
 /**

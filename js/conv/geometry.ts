@@ -29,7 +29,7 @@ export interface Conv2dOptions {
   groups?: number;
   /**
    * How forward and dx are computed: "gemm" (im2col GEMM, or the layer's direct kernel), "winograd"
-   * (F(2×2, 3×3): 3×3, stride 1, dilation 1, groups 1 only; dx too where its pad is at most 2 per side)
+   * (F(2×2, 3×3): 3×3, stride 1, groups 1 only, dilated too; dx too where no pad exceeds the dilated span)
    * or "auto" (Winograd where it is faster and its error within the bounds docs/kernels.md states).
    * Non-finite weights always take the GEMM. dw and db are the same on every algorithm. Default "auto".
    */
@@ -144,16 +144,15 @@ export function convGeometry(
   };
   if (opts.algorithm === "winograd" && !winogradApplies(geometry)) {
     fail(ErrorCode.INVALID_OPTION, where, "options.algorithm",
-      '"winograd" only for a 3×3 kernel at stride 1, dilation 1 and groups 1 (or "auto", "gemm")',
-      `"winograd" with kernel ${kernelHeight}×${kernelWidth}, stride ${strideHeight}×${strideWidth}, dilation ${dilationHeight}×${dilationWidth}, groups ${groups}`);
+      '"winograd" only for a 3×3 kernel at stride 1 and groups 1 (or "auto", "gemm")',
+      `"winograd" with kernel ${kernelHeight}×${kernelWidth}, stride ${strideHeight}×${strideWidth}, groups ${groups}`);
   }
   return geometry;
 }
 
 /** The shapes F(2×2, 3×3) computes (assembly/conv2d/winograd.ts's winogradApplies, restated for the error). */
 function winogradApplies(g: ConvGeometry): boolean {
-  return g.kernelHeight === 3 && g.kernelWidth === 3 && g.strideHeight === 1 && g.strideWidth === 1
-    && g.dilationHeight === 1 && g.dilationWidth === 1 && g.groups === 1;
+  return g.kernelHeight === 3 && g.kernelWidth === 3 && g.strideHeight === 1 && g.strideWidth === 1 && g.groups === 1;
 }
 
 /** [N, F, Ho, Wo] for input shape [N, C, H, W] and weight shape [F, C / groups, KH, KW], with conv2d's checks. */

@@ -11,6 +11,8 @@ import { rng } from "../helpers/seeded.js";
 interface Case {
   N: number; C: number; H: number; W: number; F: number;
   pads: [number, number, number, number];
+  /** [height, width]; 1 when absent. Dilated layers run over their input's phases. */
+  dilation?: [number, number];
   bias: boolean;
   seed: number;
 }
@@ -23,14 +25,18 @@ const caseArbitrary: fc.Arbitrary<Case> = fc.record({
   W: fc.integer({ min: 1, max: 21 }),
   // Pads up to 3: dx takes Winograd up to 2 per side (the full correlation), the scatter past that.
   pads: fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 })),
+  // A quarter of the cases dilated (1–3 per axis): the phases path.
+  dilation: fc.oneof({ weight: 3, arbitrary: fc.constant<[number, number]>([1, 1]) },
+    { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })) }),
   bias: fc.boolean(),
   seed: fc.nat(),
-}).filter((c) => c.H + c.pads[0] + c.pads[1] >= 3 && c.W + c.pads[2] + c.pads[3] >= 3);
+}).filter((c) => c.H + c.pads[0] + c.pads[1] >= 2 * c.dilation[0] + 1 && c.W + c.pads[2] + c.pads[3] >= 2 * c.dilation[1] + 1);
 
 function config(c: Case): ReferenceConfig {
   return {
     N: c.N, C: c.C, H: c.H, W: c.W, F: c.F, KH: 3, KW: 3, strideH: 1, strideW: 1,
-    padTop: c.pads[0], padBottom: c.pads[1], padLeft: c.pads[2], padRight: c.pads[3], dilationH: 1, dilationW: 1, groups: 1,
+    padTop: c.pads[0], padBottom: c.pads[1], padLeft: c.pads[2], padRight: c.pads[3],
+    dilationH: c.dilation?.[0] ?? 1, dilationW: c.dilation?.[1] ?? 1, groups: 1,
   };
 }
 
@@ -41,7 +47,7 @@ function check(c: Case, algorithm: "winograd" | "auto"): string | null {
   const xShape = [c.N, c.C, c.H, c.W], wShape = [c.F, c.C, 3, 3];
   const xData = randomData(c.seed, product(xShape)), wData = randomData(c.seed + 1, product(wShape));
   const bData = c.bias ? randomData(c.seed + 2, c.F) : null;
-  const options = { pad: sides(c.pads), algorithm };
+  const options = { pad: sides(c.pads), algorithm, dilation: c.dilation ?? 1 };
   return scope(() => {
     const x = tensor(xData, xShape), w = tensor(wData, wShape), b = bData ? tensor(bData, [c.F]) : null;
     const out = conv2d(x, w, b, options);
@@ -79,12 +85,16 @@ describe.each(BUILDS)("Winograd F(2×2, 3×3) against the float64 reference (%s 
       { N: 3, C: 17, H: 14, W: 14, F: 19, pads: [1, 1, 1, 1], bias: true, seed: 4 }, // images of 49 tiles: tasks end mid-image
       { N: 1, C: 1, H: 3, W: 3, F: 1, pads: [0, 0, 0, 0], bias: true, seed: 5 }, // one output pixel
       { N: 1, C: 2, H: 2, W: 30, F: 3, pads: [2, 2, 0, 1], bias: false, seed: 6 }, // Wo 30, a 2-row image: every tile at an edge
+      { N: 2, C: 6, H: 17, W: 16, F: 5, pads: [2, 2, 2, 2], dilation: [2, 2], bias: true, seed: 7 }, // phases of 9 and 8 rows
+      { N: 1, C: 3, H: 11, W: 13, F: 4, pads: [3, 1, 0, 2], dilation: [3, 2], bias: true, seed: 8 }, // uneven phases, uneven pads
+      { N: 1, C: 2, H: 5, W: 9, F: 2, pads: [0, 0, 0, 0], dilation: [2, 4], bias: false, seed: 9 }, // Ho 1 < dh: empty phases
     ];
     for (const c of cases) expect(check(c, "winograd"), JSON.stringify(c)).toBeNull();
   });
 
   it("is what auto picks for 16 channels in and out, and agrees there too (forward and dx)", () => {
     expect(check({ N: 2, C: 16, H: 12, W: 13, F: 24, pads: [1, 1, 1, 1], bias: true, seed: 8 }, "auto")).toBeNull();
+    expect(check({ N: 1, C: 16, H: 14, W: 15, F: 16, pads: [2, 2, 2, 2], dilation: [2, 2], bias: true, seed: 10 }, "auto")).toBeNull();
     expect(check({ N: 1, C: 24, H: 10, W: 10, F: 16, pads: [2, 0, 1, 2], bias: false, seed: 9 }, "auto")).toBeNull();
   });
 
@@ -155,7 +165,7 @@ describe("the algorithm option", () => {
       fails(() => conv2d(x, w3, null, { algorithm: "fft" as never }), /conv2d.*options\.algorithm.*"auto", "gemm" or "winograd".*"fft"/s);
       fails(() => conv2d(x, w5, null, { algorithm: "winograd" }), /options\.algorithm.*3×3.*kernel 5×5/s);
       fails(() => conv2d(x, w3, null, { algorithm: "winograd", stride: 2 }), /options\.algorithm.*stride 2×2/s);
-      fails(() => conv2dBackward(tensor(new Float32Array(2 * 3 * 2 * 2), [2, 3, 2, 2]), x, w3, { algorithm: "winograd", dilation: 2 }), /conv2dBackward.*options\.algorithm.*dilation 2×2/s);
+      fails(() => conv2dBackward(tensor(new Float32Array(2 * 4 * 4 * 4), [2, 4, 4, 4]), x, tensor(new Float32Array(4 * 2 * 9), [4, 2, 3, 3]), { algorithm: "winograd", groups: 2 }), /conv2dBackward.*options\.algorithm.*groups 2/s);
       // The GEMM forced where auto would take Winograd still computes the same convolution.
       expect(conv2d(x, w3, null, { algorithm: "gemm" }).shape).toEqual([2, 3, 4, 4]);
     });
