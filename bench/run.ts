@@ -15,6 +15,7 @@ import { wasmConv2dPeer } from "./peers/wasm-conv2d.js";
 import { naiveJsPeer } from "./peers/naive-js.js";
 import { tfjsPeer } from "./peers/tfjs.js";
 import { onnxRuntimeWebPeer } from "./peers/onnxruntime-web.js";
+import { jaxJsPeer } from "./peers/jax-js.js";
 
 // Node 20 runs relaxed SIMD only behind this flag (Chromium, Deno and Bun need none); set before any compile.
 v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
@@ -33,7 +34,7 @@ const { values: args } = parseArgs({
   },
 });
 if (args.help) {
-  console.log(`npm run bench [-- --quick] [--layers L1,L2] [--peers tfjs-wasm,naive]
+  console.log(`npm run bench [-- --quick] [--layers L1,L2] [--peers tfjs-wasm,naive,jax]
   --quick   the quick subset of layers with shorter sampling (under a minute)
   --layers  only these layers (names from bench/layers.ts)
   --peers   only these peers besides wasm-conv2d (substring match)
@@ -52,6 +53,7 @@ const peers: Peer[] = [
   tfjsPeer("wasm"),
   tfjsPeer("cpu"),
   onnxRuntimeWebPeer,
+  jaxJsPeer,
 ].filter((p) => p.name.startsWith("wasm-conv2d") || !args.peers || args.peers.split(",").some((name) => p.name.includes(name)));
 const layers = LAYERS.filter((l) => (args.layers ? args.layers.split(",").includes(l.name) : !args.quick || l.quick));
 const timingFor = (peer: Peer) => args.quick
@@ -246,7 +248,7 @@ async function writeOutputs(all: LayerResult[]): Promise<void> {
     layers: all.map((r) => ({ ...r.layer, flopsPerDirection: r.flops, results: r.cells, agreement: r.agreement, memory: r.memory })),
   };
   await writeFile(new URL(`${name}.json`, dir), JSON.stringify(json, null, 1) + "\n");
-  const colors = ["#1f6feb", "#79b8ff", "#b0b0b0", "#f28e2b", "#e15759", "#59a14f"];
+  const colors = ["#1f6feb", "#79b8ff", "#b0b0b0", "#f28e2b", "#e15759", "#59a14f", "#b07aa1", "#9c755f"];
   const svg = renderChart({
     title: `wasm-conv2d vs peers, one thread, ${date}`,
     subtitle: `${machine.cpu}, Node ${machine.node}; dashed: wasm SIMD ceiling, best probe (mul+add ${ceiling.fixed.toFixed(0)}, relaxed ${ceiling.relaxed?.toFixed(0) ?? "n/a"} GFLOP/s)`,
