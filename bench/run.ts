@@ -16,6 +16,7 @@ import { naiveJsPeer } from "./peers/naive-js.js";
 import { tfjsPeer } from "./peers/tfjs.js";
 import { onnxRuntimeWebPeer } from "./peers/onnxruntime-web.js";
 import { jaxJsPeer } from "./peers/jax-js.js";
+import { pytorchPeer } from "./peers/pytorch.js";
 
 // Node 20 runs relaxed SIMD only behind this flag (Chromium, Deno and Bun need none); set before any compile.
 v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
@@ -34,7 +35,7 @@ const { values: args } = parseArgs({
   },
 });
 if (args.help) {
-  console.log(`npm run bench [-- --quick] [--layers L1,L2] [--peers tfjs-wasm,naive,jax]
+  console.log(`npm run bench [-- --quick] [--layers L1,L2] [--peers tfjs-wasm,naive,jax,torch]
   --quick   the quick subset of layers with shorter sampling (under a minute)
   --layers  only these layers (names from bench/layers.ts)
   --peers   only these peers besides wasm-conv2d (substring match)
@@ -54,9 +55,11 @@ const peers: Peer[] = [
   tfjsPeer("cpu"),
   onnxRuntimeWebPeer,
   jaxJsPeer,
+  // Where /usr/bin/python3 imports torch; elsewhere its cells say "python3-torch not installed".
+  pytorchPeer(() => timingFor()),
 ].filter((p) => p.name.startsWith("wasm-conv2d") || !args.peers || args.peers.split(",").some((name) => p.name.includes(name)));
 const layers = LAYERS.filter((l) => (args.layers ? args.layers.split(",").includes(l.name) : !args.quick || l.quick));
-const timingFor = (peer: Peer) => args.quick
+const timingFor = (peer?: Peer) => args.quick
   ? { maxTime: 0.05, minTime: 0.01, minSamples: peer === naiveJsPeer ? 3 : 5, slowMs: 60, slowSamples: 1, onceMs: 1000 }
   : { maxTime: 0.6, minSamples: peer === naiveJsPeer ? 3 : 10, slowMs: 300, slowSamples: 2, onceMs: 1000 };
 /** The slow baselines (naive loops, tfjs-cpu) run in --quick only on layers small enough to keep it under a minute. */
@@ -125,6 +128,12 @@ for (const layer of layers) {
     for (const direction of DIRECTIONS) {
       const fn = prepared.run[direction];
       const work = direction === "db" ? layer.N * layer.F * outputSize(layer) ** 2 : direction === "step" ? 3 * flops : flops;
+      const own = prepared.measured?.[direction];
+      if (own) {
+        cells[direction] = { ...own, rme: NaN, gflops: work / own.medianMs / 1e6 };
+        progress(`${layer.name} ${direction.padEnd(7)} ${peer.name}: ${own.medianMs.toFixed(3)} ms (${own.samples} samples, timed by the peer)`);
+        continue;
+      }
       if (!fn) {
         cells[direction] = { unsupported: prepared.unsupported[direction] ?? "not supported" };
         progress(`${layer.name} ${direction.padEnd(7)} ${peer.name}: not supported`);
