@@ -211,7 +211,7 @@ function printTables(all: LayerResult[]): void {
           if (!c?.gflops || !a?.gflops) return "–";
           // For our own threads column the ratio is its speed-up over one thread.
           const ratio = p.name.includes("threads") ? c.gflops / a.gflops : a.gflops / c.gflops;
-          return `${c.gflops.toFixed(1)} (${ratio.toFixed(2)}×)`;
+          return `${c.gflops.toFixed(c.gflops < 1 ? 2 : 1)} (${ratio.toFixed(2)}×)`;
         }),
       ];
     });
