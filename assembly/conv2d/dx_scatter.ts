@@ -8,6 +8,7 @@ import { gatherColumns } from "./gather";
 import { scatterTile } from "./scatter";
 import { TILE_BYTES } from "./tile";
 import { bandRowsFor, MIN_TASKS } from "./bands";
+import { dxFullApplies } from "./dx_full";
 import { addFloats, copyFloats, zeroFloats } from "../floats";
 
 // dx[n,c,h,w] = Σ_{f,kh,kw} dy[n,f,i,j]·w[f,c,kh,kw] over i·sh − pt + kh·dh = h and j·sw − pl + kw·dw = w:
@@ -28,12 +29,16 @@ import { addFloats, copyFloats, zeroFloats } from "../floats";
 const BAND_PIXELS = 128;
 const REDUCE_ROWS = 8;
 /**
- * A wave's buffers hold at most this share of the larger of dx and dy (but WAVE_MIN_BYTES always):
- * with the packed weights and their kept copy beside them, the prepared block then stays within 1.5×
- * the largest operand on the bench's layers (npm run bench:memory).
+ * A wave's buffers hold at most this share of the larger of dx and dy: with the packed weights and
+ * their kept copy beside them, the prepared block then stays within 1.5× the largest operand on the
+ * bench's layers (npm run bench:memory). Below WAVE_MIN_BYTES no call is cut into waves: each wave
+ * costs two phase barriers on the pool, which 256 KiB are not worth. Where the scatter is only the
+ * full correlation's fallback (a non-finite weight), the plan reserves its bytes for every call of
+ * the geometry, and so few calls run it that their extra phases cost nothing: its waves are smaller.
  */
 const WAVE_SHARE: f64 = 0.75;
-const WAVE_MIN_BYTES: f64 = 65536;
+const WAVE_MIN_BYTES: f64 = 262144;
+const FALLBACK_WAVE_SHARE: f64 = 0.25;
 
 @inline function bandOutRows(g: ConvGeometry): i32 {
   return bandRowsFor(g, BAND_PIXELS, g.batch * g.groups, MIN_TASKS / 2);
@@ -81,6 +86,7 @@ function channelsPerRun(g: ConvGeometry): i32 {
 function waveBytes(g: ConvGeometry): f64 {
   const dx = <f64>g.batch * <f64>g.inChannels * <f64>g.inHeight * <f64>g.inWidth;
   const dy = <f64>g.batch * <f64>g.outChannels * <f64>g.outHeight * <f64>g.outWidth;
+  if (dxFullApplies(g)) return FALLBACK_WAVE_SHARE * max(dx, dy) * 4;
   return max(WAVE_MIN_BYTES, WAVE_SHARE * max(dx, dy) * 4);
 }
 

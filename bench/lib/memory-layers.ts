@@ -17,6 +17,17 @@ export const SCRATCH_SLACK_BYTES = 64 * 1024;
 
 export type ScratchDirection = "forward" | "dx" | "dw" | "db";
 
+/**
+ * Where the bound is not met: layers whose weights are (about) their largest operand. A path that
+ * packs the weights (the forward GEMM, both dx) holds the packing and, to keep it across calls with
+ * the same weights, a copy of them to compare against: 2× the weights before any other scratch.
+ * These are held to SCRATCH_BOUND × the largest operand plus both (comparing against the packing
+ * itself would drop the copy; not done yet).
+ */
+export const WEIGHT_BOUND_LAYERS: Readonly<Record<string, readonly ScratchDirection[]>> = {
+  L3: ["forward", "dx"], L5: ["forward", "dx"], X1: ["forward", "dx"],
+};
+
 interface Geometry {
   batch: number; inChannels: number; inHeight: number; inWidth: number; outChannels: number;
   kernelHeight: number; kernelWidth: number; groups: number; outHeight: number; outWidth: number;

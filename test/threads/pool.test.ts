@@ -41,6 +41,7 @@ function expectSameBits(got: Uint32Array[], expected: Uint32Array[], where: stri
 const CASES: { name: string; x: number[]; w: number[]; options: Conv2dOptions }[] = [
   { name: "3×3 pad 1 (forward GEMM, dx by the full correlation)", x: [2, 16, 24, 24], w: [24, 16, 3, 3], options: { pad: 1 } },
   { name: "stride 2 (dx scatter in bands, two phases)", x: [1, 12, 40, 40], w: [20, 12, 3, 3], options: { pad: 1, stride: 2 } },
+  { name: "stride 2 over 5 images (dx scatter in three waves of two phases, the last wave one image)", x: [5, 8, 50, 50], w: [12, 8, 3, 3], options: { pad: 1, stride: 2 } },
   { name: "groups 2, dilation 2, asymmetric pad", x: [2, 8, 30, 26], w: [16, 4, 3, 3], options: { pad: { top: 2, bottom: 1, left: 2, right: 2 }, dilation: 2, groups: 2 } },
   { name: "depthwise", x: [2, 32, 40, 40], w: [32, 1, 3, 3], options: { pad: 1, groups: 32 } },
   { name: "1×1 with 1,500 pixels (dw over two chunks)", x: [1, 32, 30, 50], w: [40, 32, 1, 1], options: {} },
