@@ -22,7 +22,7 @@ export const MUTANTS = [
     "if (path == DX_FULL) return DX_SCATTER;", "if (path == DX_FULL) return DX_FULL;"],
   ["plan: a kept packing compared without the bias", "assembly/conv2d/plan.ts",
     "return bias == 0 || copyBytes == weightBytes || bytesEqual(copy + weightBytes, bias, copyBytes - weightBytes);", "return true;"],
-  ["plan: the scatter's second phase dropped", "assembly/conv2d/plan.ts", "    h.phases = 2;\n", "    h.phases = 1;\n"],
+  ["plan: the scatter's second phase dropped", "assembly/conv2d/plan.ts", "    h.phases = dxScatterPhases(g);\n", "    h.phases = 1;\n"],
   // assembly/conv2d/dx_full.ts: when the full correlation applies and its padding.
   // (Without the top-pad condition the result is still right: a negative top pad of the full
   // correlation only skips dy rows. A left pad is where it matters.)
@@ -43,6 +43,28 @@ export const MUTANTS = [
   ["gather: the columns' second vector read from the first", "assembly/conv2d/gather.ts",
     "      v128.store(panel, v128.load(from, 16), 16);\n      from += rowBytes;", "      v128.store(panel, v128.load(from), 16);\n      from += rowBytes;"],
   ["padded: one float of each row not copied", "assembly/conv2d/padded.ts", "copyFloats(target, src, W);", "copyFloats(target, src, W - 1);"],
+  // Bounded scratch (issue 15): the forward's band-high padded buffer and the dx scatter's waves.
+  ["tiling: the forward's band buffer one padded row short", "assembly/conv2d/padded.ts",
+    "(rows - 1) * g.strideHeight + (g.kernelHeight - 1) * g.dilationHeight + 1);", "(rows - 1) * g.strideHeight + (g.kernelHeight - 1) * g.dilationHeight);"],
+  ["tiling: tap offsets with the whole plane's height", "assembly/conv2d/forward.ts",
+    "writeTapOffsets(g, groupInChannels(g), bandPaddedRows(g, rowsPerTask(g)) * paddedWidth(g), data);",
+    "writeTapOffsets(g, groupInChannels(g), (g.inHeight + g.padTop + g.padBottom) * paddedWidth(g), data);"],
+  ["tiling: a band's origin not moved back to padded row 0", "assembly/conv2d/padded.ts",
+    "return paddedOrigin(buffer) - <usize>r0 * rowBytes;", "return paddedOrigin(buffer);"],
+  ["tiling: the forward's work block sized for the whole image", "assembly/conv2d/forward.ts",
+    "paddedBytes(g, groupInChannels(g), bandPaddedRows(g, rowsPerTask(g)))", "paddedBytes(g, groupInChannels(g), g.inHeight + g.padTop + g.padBottom)"],
+  ["tiling: every wave scatters the first wave's slices", "assembly/conv2d/dx_scatter.ts",
+    "const slice = firstSlice + t / bands;", "const slice = t / bands;"],
+  ["tiling: every wave reduces the first wave's slices", "assembly/conv2d/dx_scatter.ts",
+    "const slice = firstSlice + t / chunks;", "const slice = t / chunks;"],
+  ["tiling: a wave's scatter tasks for one slice only", "assembly/conv2d/dx_scatter.ts",
+    "if ((phase & 1) == 0) return slicesPerWave(g) * bandCount(g);", "if ((phase & 1) == 0) return bandCount(g);"],
+  ["tiling: one wave for all slices", "assembly/conv2d/dx_scatter.ts",
+    "return <i32>max(1, min(<f64>slices, Math.floor(waveBytes(g) / sliceBytes)));", "return slices;"],
+  ["tiling: channel runs not thinned to fit a wave", "assembly/conv2d/dx_scatter.ts",
+    "if (fits < perRun) perRun = max(unit, fits / unit * unit);", ""],
+  ["tiling: a later phase's tasks counted as the first's", "assembly/conv2d/plan.ts",
+    "return (phase & 1) == 0 ? h.tasks0 : h.tasks1;", "return phase == 0 ? h.tasks0 : h.tasks1;"],
   // assembly/conv2d/depthwise.ts: its dx paths.
   ["depthwise: every weight taken as finite", "assembly/conv2d/depthwise.ts", "if (v - v != 0) finite = false;", ""],
   ["depthwise: the full correlation's filters not rotated", "assembly/conv2d/depthwise.ts",
