@@ -28,6 +28,17 @@ export const WEIGHT_BOUND_LAYERS: Readonly<Record<string, readonly ScratchDirect
   L3: ["forward", "dx"], L5: ["forward", "dx"], X1: ["forward", "dx"],
 };
 
+/**
+ * The packing's size as a multiple of the weights, where it is not 1: the layers "auto" runs through
+ * Winograd F(2×2, 3×3), whose U holds 16 transformed points per 3×3 filter (16/9 of the weights).
+ */
+export const PACKING_FACTOR: Readonly<Record<string, number>> = { L2: 16 / 9, L3: 16 / 9, X1: 16 / 9 };
+
+/** The allowance for the packing and its kept copy on a layer and direction (0 where the bound needs none). */
+export function weightAllowanceBytes(layer: string, direction: ScratchDirection, weightBytes: number): number {
+  return WEIGHT_BOUND_LAYERS[layer]?.includes(direction) ? (1 + (PACKING_FACTOR[layer] ?? 1)) * weightBytes : 0;
+}
+
 interface Geometry {
   batch: number; inChannels: number; inHeight: number; inWidth: number; outChannels: number;
   kernelHeight: number; kernelWidth: number; groups: number; outHeight: number; outWidth: number;
