@@ -72,7 +72,7 @@ export function gemmForwardTasks(g: ConvGeometry): i32 {
   return data + tapOffsetsBytes(g) + <usize>group * (biasBytes(g) + packedRowPanelsBytes(groupOutChannels(g), patchSize(g))) + biasBytes(g);
 }
 
-@inline function groupBias(g: ConvGeometry, data: usize, group: i32): usize {
+@inline export function groupBias(g: ConvGeometry, data: usize, group: i32): usize {
   return groupWeights(g, data, group) - biasBytes(g);
 }
 

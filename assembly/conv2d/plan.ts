@@ -7,6 +7,7 @@ import { dxFullApplies, dxFullGeometry, dxFullPrepare, dxFullPreparedBytes, dxFu
 import { dxScatterPrepare, dxScatterPreparedBytes, dxScatterRun, dxScatterTasks, dxScatterWorkBytes } from "./dx_scatter";
 import { dwRun, dwTasks, dwWorkBytes } from "./dw";
 import { dbRun, dbTasks } from "./db";
+import { directForwardChosen, directDxChosen, directRun, directTasks, directWorkBytes } from "./direct";
 import {
   depthwiseDwRun, depthwiseDwTasks, depthwiseForwardRun, depthwiseDxPrepare, depthwiseDxPreparedBytes,
   depthwiseDxRun, depthwisePlaneTasks, depthwiseWorkBytes,
@@ -39,13 +40,21 @@ export const DW_GEMM: i32 = 7;
 export const DW_DEPTHWISE: i32 = 8;
 /** db: sums of dy over images and pixels, 4 filters per task (db.ts). */
 export const DB_SUM: i32 = 9;
+/** forward, few channels, stride 1 along rows: sliding windows over padded rows, FORWARD_GEMM's packing (direct.ts). */
+export const FORWARD_DIRECT: i32 = 10;
+/** dx as DX_FULL, where its forward over dy has few channels: the direct forward over dy (direct.ts, dx_full.ts). */
+export const DX_DIRECT: i32 = 11;
 
 /** The path the geometry picks for a direction (before the weights are seen). */
 export function shapePath(g: ConvGeometry, direction: i32): i32 {
-  if (direction == DIRECTION_FORWARD) return isThinDepthwise(g) ? FORWARD_DEPTHWISE : FORWARD_GEMM;
+  if (direction == DIRECTION_FORWARD) {
+    if (isThinDepthwise(g)) return FORWARD_DEPTHWISE;
+    return directForwardChosen(g) ? FORWARD_DIRECT : FORWARD_GEMM;
+  }
   if (direction == DIRECTION_DX) {
     if (isDepthwise(g)) return dxFullApplies(g) ? DX_DEPTHWISE_FULL : DX_DEPTHWISE_SCATTER;
-    return dxFullApplies(g) ? DX_FULL : DX_SCATTER;
+    if (!dxFullApplies(g)) return DX_SCATTER;
+    return directDxChosen(g) ? DX_DIRECT : DX_FULL;
   }
   if (direction == DIRECTION_DW) return isThinDepthwise(g) ? DW_DEPTHWISE : DW_GEMM;
   return DB_SUM;
@@ -53,7 +62,7 @@ export function shapePath(g: ConvGeometry, direction: i32): i32 {
 
 /** Where a path goes when a weight is ±∞ or NaN (itself where that changes nothing). */
 @inline function fallbackPath(path: i32): i32 {
-  if (path == DX_FULL) return DX_SCATTER;
+  if (path == DX_FULL || path == DX_DIRECT) return DX_SCATTER;
   if (path == DX_DEPTHWISE_FULL) return DX_DEPTHWISE_SCATTER;
   return path;
 }
@@ -97,15 +106,15 @@ const REUSABLE = 0x50414b44;
 /** Bytes of the weight (and, forward, bias) copy a path's packing is kept with; 0 where it packs nothing worth keeping. */
 function weightCopyBytes(g: ConvGeometry, path: i32): usize {
   const weights = <usize>g.outChannels * <usize>patchSize(g) << 2;
-  if (path == FORWARD_GEMM) return weights + (<usize>g.outChannels << 2);
-  if (path == DX_FULL || path == DX_SCATTER) return weights;
+  if (path == FORWARD_GEMM || path == FORWARD_DIRECT) return weights + (<usize>g.outChannels << 2);
+  if (path == DX_FULL || path == DX_DIRECT || path == DX_SCATTER) return weights;
   return 0;
 }
 
 /** Prepared bytes past the header and the weight copy that a path needs; fullGeometry is dxFullGeometry's. */
 function pathPreparedBytes(g: ConvGeometry, path: i32, fullGeometry: usize): f64 {
-  if (path == FORWARD_GEMM) return gemmForwardPreparedBytes(g);
-  if (path == DX_FULL) return dxFullPreparedBytes(dxFullGeometry(g, fullGeometry));
+  if (path == FORWARD_GEMM || path == FORWARD_DIRECT) return gemmForwardPreparedBytes(g);
+  if (path == DX_FULL || path == DX_DIRECT) return dxFullPreparedBytes(dxFullGeometry(g, fullGeometry));
   if (path == DX_SCATTER) return dxScatterPreparedBytes(g);
   if (path == DX_DEPTHWISE_FULL || path == DX_DEPTHWISE_SCATTER) return depthwiseDxPreparedBytes(g);
   return 0;
@@ -115,6 +124,8 @@ function pathPreparedBytes(g: ConvGeometry, path: i32, fullGeometry: usize): f64
 function pathWorkBytes(g: ConvGeometry, path: i32, fullGeometry: usize): f64 {
   if (path == FORWARD_GEMM) return gemmForwardWorkBytes(g);
   if (path == DX_FULL) return dxFullWorkBytes(dxFullGeometry(g, fullGeometry));
+  if (path == FORWARD_DIRECT) return directWorkBytes(g);
+  if (path == DX_DIRECT) return directWorkBytes(dxFullGeometry(g, fullGeometry));
   if (path == DX_SCATTER) return dxScatterWorkBytes(g);
   if (path == DW_GEMM) return dwWorkBytes(g);
   if (path == DB_SUM) return 0;
@@ -187,12 +198,19 @@ function preparePath(g: ConvGeometry, path: i32, prepared: usize, w: usize, bias
   if (path == FORWARD_GEMM) {
     gemmForwardPrepare(g, w, bias, data);
     h.tasks0 = gemmForwardTasks(g);
+  } else if (path == FORWARD_DIRECT) {
+    gemmForwardPrepare(g, w, bias, data);
+    h.tasks0 = directTasks(g);
   } else if (path == FORWARD_DEPTHWISE) {
     h.tasks0 = depthwisePlaneTasks(g);
   } else if (path == DX_FULL) {
     const t = dxFullGeometry(g, prepared + FULL_GEOMETRY_OFFSET);
     if (!dxFullPrepare(g, t, w, data)) return false;
     h.tasks0 = dxFullTasks(t);
+  } else if (path == DX_DIRECT) {
+    const t = dxFullGeometry(g, prepared + FULL_GEOMETRY_OFFSET);
+    if (!dxFullPrepare(g, t, w, data)) return false;
+    h.tasks0 = directTasks(t);
   } else if (path == DX_SCATTER) {
     dxScatterPrepare(g, w, data);
     h.phases = 2;
@@ -256,6 +274,8 @@ export function conv2dRun(
   const data = prepared + h.data;
   switch (h.path) {
     case FORWARD_GEMM: gemmForwardRun(g, data, a, out, work, t0, t1); break;
+    case FORWARD_DIRECT: directRun(g, data, a, out, work, t0, t1); break;
+    case DX_DIRECT: directRun(changetype<ConvGeometry>(prepared + FULL_GEOMETRY_OFFSET), data, a, out, work, t0, t1); break;
     case FORWARD_DEPTHWISE: depthwiseForwardRun(g, a, h.w, h.bias, out, work, t0, t1); break;
     case DX_FULL: dxFullRun(changetype<ConvGeometry>(prepared + FULL_GEOMETRY_OFFSET), data, a, out, work, t0, t1); break;
     case DX_SCATTER: dxScatterRun(g, phase, data, a, out, work, t0, t1); break;
