@@ -61,6 +61,17 @@ export const MUTANTS = [
   ["direct kernel: a full panel's fourth filter not stored", "assembly/conv2d/direct_4x8_simd.ts", "if (valid == 3) return;", "if (valid >= 3) return;"],
   ["plan: no fallback from the direct dx for non-finite weights", "assembly/conv2d/plan.ts",
     "if (path == DX_FULL || path == DX_DIRECT) return DX_SCATTER;", "if (path == DX_FULL) return DX_SCATTER;"],
+  // assembly/conv2d/dw_direct.ts and dw_direct_4x2_simd.ts: the swept dw tiles.
+  ["dw_direct: a row's last pixels (the masked vector) dropped", "assembly/conv2d/dw_direct_4x2_simd.ts", "    if (rest != 0) {", "    if (false) {"],
+  ["dw_direct kernel: the masked vector's lanes counted twice", "assembly/conv2d/dw_direct_4x2_simd.ts",
+    "i32x4.ge_s(i32x4(0, 1, 2, 3), i32x4.splat(4 - rest))", "i32x4.ge_s(i32x4(0, 1, 2, 3), i32x4.splat(0))"],
+  ["dw_direct: the second tap one to the right", "assembly/conv2d/dw_direct.ts",
+    "const ka = k0 + 2 * i, kb = min(ka + 1, k1 - 1);", "const ka = k0 + 2 * i, kb = min(ka + 2, k1 - 1);"],
+  ["dw_direct: a task's last tile skipped", "assembly/conv2d/dw_direct.ts", "const tiles = (k1 - k0 + 1) >> 1;", "const tiles = (k1 - k0) >> 1;"],
+  ["dw_direct: the last image not summed", "assembly/conv2d/dw_direct.ts", "for (let n = 0; n < g.batch; n++) {", "for (let n = 0; n < max(1, g.batch - 1); n++) {"],
+  ["dw_direct: the panel's fourth filter reads the first's dy", "assembly/conv2d/dw_direct.ts", "d3 = valid > 3 ? d + 3 * planeBytes : d;", "d3 = d;"],
+  ["dw_direct: accumulate ignored", "assembly/conv2d/dw_direct.ts", "store<f32>(at, accumulate ? load<f32>(at) + s : s);", "store<f32>(at, s);"],
+  ["dw_direct: a block's channels padded one short", "assembly/conv2d/dw_direct.ts", "const c0 = k0 / KK, c1 = (k1 - 1) / KK + 1;", "const c0 = k0 / KK, c1 = max(c0 + 1, (k1 - 1) / KK);"],
   // assembly/conv2d/dw.ts and db.ts: chunks and tasks.
   ["dw: pointwise reads x without the chunk offset", "assembly/conv2d/dw.ts",
     "xg + ((<usize>k0 * <usize>P + <usize>p0) << 2)", "xg + ((<usize>k0 * <usize>P) << 2)"],

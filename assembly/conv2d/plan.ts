@@ -7,6 +7,7 @@ import { dxFullApplies, dxFullGeometry, dxFullPrepare, dxFullPreparedBytes, dxFu
 import { dxScatterPrepare, dxScatterPreparedBytes, dxScatterRun, dxScatterTasks, dxScatterWorkBytes } from "./dx_scatter";
 import { dwRun, dwTasks, dwWorkBytes } from "./dw";
 import { dbRun, dbTasks } from "./db";
+import { dwDirectChosen, dwDirectRun, dwDirectTasks, dwDirectWorkBytes } from "./dw_direct";
 import { directForwardChosen, directDxChosen, directRun, directTasks, directWorkBytes } from "./direct";
 import {
   depthwiseDwRun, depthwiseDwTasks, depthwiseForwardRun, depthwiseDxPrepare, depthwiseDxPreparedBytes,
@@ -44,6 +45,8 @@ export const DB_SUM: i32 = 9;
 export const FORWARD_DIRECT: i32 = 10;
 /** dx as DX_FULL, where its forward over dy has few channels: the direct forward over dy (direct.ts, dx_full.ts). */
 export const DX_DIRECT: i32 = 11;
+/** dw, few filters, stride 1 along rows: 4-filter × 2-tap tiles swept over padded planes (dw_direct.ts). */
+export const DW_DIRECT: i32 = 12;
 
 /** The path the geometry picks for a direction (before the weights are seen). */
 export function shapePath(g: ConvGeometry, direction: i32): i32 {
@@ -56,7 +59,10 @@ export function shapePath(g: ConvGeometry, direction: i32): i32 {
     if (!dxFullApplies(g)) return DX_SCATTER;
     return directDxChosen(g) ? DX_DIRECT : DX_FULL;
   }
-  if (direction == DIRECTION_DW) return isThinDepthwise(g) ? DW_DEPTHWISE : DW_GEMM;
+  if (direction == DIRECTION_DW) {
+    if (isThinDepthwise(g)) return DW_DEPTHWISE;
+    return dwDirectChosen(g) ? DW_DIRECT : DW_GEMM;
+  }
   return DB_SUM;
 }
 
@@ -128,6 +134,7 @@ function pathWorkBytes(g: ConvGeometry, path: i32, fullGeometry: usize): f64 {
   if (path == DX_DIRECT) return directWorkBytes(dxFullGeometry(g, fullGeometry));
   if (path == DX_SCATTER) return dxScatterWorkBytes(g);
   if (path == DW_GEMM) return dwWorkBytes(g);
+  if (path == DW_DIRECT) return dwDirectWorkBytes(g);
   if (path == DB_SUM) return 0;
   return depthwiseWorkBytes(g);
 }
@@ -222,6 +229,8 @@ function preparePath(g: ConvGeometry, path: i32, prepared: usize, w: usize, bias
     if (path == DX_DEPTHWISE_FULL && !finite) return false;
   } else if (path == DW_GEMM) {
     h.tasks0 = dwTasks(g);
+  } else if (path == DW_DIRECT) {
+    h.tasks0 = dwDirectTasks(g);
   } else if (path == DW_DEPTHWISE) {
     h.tasks0 = depthwiseDwTasks(g);
   } else {
@@ -282,6 +291,7 @@ export function conv2dRun(
     case DX_DEPTHWISE_FULL: depthwiseDxRun(g, true, data, h.w, a, out, work, t0, t1); break;
     case DX_DEPTHWISE_SCATTER: depthwiseDxRun(g, false, data, h.w, a, out, work, t0, t1); break;
     case DW_GEMM: dwRun(g, a, b, out, accumulate, work, t0, t1); break;
+    case DW_DIRECT: dwDirectRun(g, a, b, out, accumulate, work, t0, t1); break;
     case DW_DEPTHWISE: depthwiseDwRun(g, a, b, out, accumulate, work, t0, t1); break;
     default: dbRun(g, a, out, accumulate, t0, t1);
   }
