@@ -70,6 +70,7 @@ export const MUTANTS = [
   ["dw_direct: a task's last tile skipped", "assembly/conv2d/dw_direct.ts", "const tiles = (k1 - k0 + 1) >> 1;", "const tiles = (k1 - k0) >> 1;"],
   ["dw_direct: the last image not summed", "assembly/conv2d/dw_direct.ts", "for (let n = 0; n < g.batch; n++) {", "for (let n = 0; n < max(1, g.batch - 1); n++) {"],
   ["dw_direct: the panel's fourth filter reads the first's dy", "assembly/conv2d/dw_direct.ts", "d3 = valid > 3 ? d + 3 * planeBytes : d;", "d3 = d;"],
+  // (Caught by test/nn/conv2d-layer.test.ts, a layer summing gradients over two backward calls.)
   ["dw_direct: accumulate ignored", "assembly/conv2d/dw_direct.ts", "store<f32>(at, accumulate ? load<f32>(at) + s : s);", "store<f32>(at, s);"],
   ["dw_direct: a block's channels padded one short", "assembly/conv2d/dw_direct.ts", "const c0 = k0 / KK, c1 = (k1 - 1) / KK + 1;", "const c0 = k0 / KK, c1 = max(c0 + 1, (k1 - 1) / KK);"],
   // assembly/conv2d/dw.ts and db.ts: chunks and tasks.
