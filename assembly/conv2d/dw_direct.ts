@@ -108,13 +108,14 @@ export function dwDirectRun(g: ConvGeometry, dy: usize, x: usize, dw: usize, acc
 }
 
 /**
- * Whether shapePath sends dw here. Measured with bench/ab.ts (fixed build, one thread, direct ÷ GEMM
- * time; a busy machine, ±15 % between repeats): as in the forward (direct.ts), the GEMM's gathers pay
- * once they are shared by many filters. With at most 16 filters direct won or tied: L7 0.55, L1 0.82,
- * C16→F16 3×3 28×28 0.71, C32→F8 3×3 14×14 0.94, L8 0.98 (rows of 14 end in a masked 2-pixel vector);
- * with 32 filters it won on rows of 28 (C32 3×3 0.82, C4 5×5 0.85) but lost on rows of 14 (C16 5×5
- * 1.58), with 64 it lost (L2 1.33, X1 1.42).
+ * Whether shapePath sends dw here. Measured with bench/ab.ts (one thread, direct ÷ GEMM time; a busy
+ * machine, ±15 % between repeats of a cell): as in the forward (direct.ts), the GEMM's gathers pay
+ * once many filters share them. With at most 16 filters on rows of 28–32 direct won: L7 0.28–0.65,
+ * L1 0.38–1.06 (0.05 ms calls), C16→F16 3×3 0.71; on rows of 14 it only tied (L8 0.96–1.15 over six
+ * runs, C32→F8 3×3 0.94: a row is 3 vectors and a masked one), so rows under 16 stay with the GEMM.
+ * With 32 filters it won on rows of 28 (C32 3×3 0.82, C4 5×5 0.85) but lost on rows of 14 (1.58); with
+ * 64 it lost (L2 1.33, X1 1.42).
  */
 export function dwDirectChosen(g: ConvGeometry): bool {
-  return dwDirectApplies(g) && groupOutChannels(g) <= 16;
+  return dwDirectApplies(g) && groupOutChannels(g) <= 16 && g.outWidth >= 16;
 }

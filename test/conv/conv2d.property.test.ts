@@ -145,6 +145,11 @@ describe.each(BUILDS)("conv2d against the float64 reference (%s build)", (build)
     expect(check(runtime, { ...base, H: 5, W: 8, KH: 3, KW: 3, pad: 1, groups: 1 })).toBeNull();
     expect(check(runtime, { ...base, F: 10, H: 6, W: 12, KH: 3, KW: 3, pad: 2, dilationW: 2, groups: 2 })).toBeNull();
     expect(check(runtime, { ...base, H: 9, W: 9, KH: 3, KW: 3, pad: 1, strideH: 2, groups: 1 })).toBeNull();
+    // dw sweeps rows of ≥ 16 outputs: whole vectors only, and rows ending in a masked 1-, 2- or 3-pixel vector.
+    expect(check(runtime, { ...base, H: 4, W: 16, KH: 3, KW: 3, pad: 1, groups: 1 })).toBeNull();
+    expect(check(runtime, { ...base, F: 7, H: 5, W: 19, KH: 2, KW: 3, pad: [0, 1], strideH: 2, groups: 1 })).toBeNull();
+    expect(check(runtime, { ...base, H: 4, W: 18, KH: 3, KW: 3, pad: 2, dilationW: 2, dilationH: 2, groups: 2 })).toBeNull();
+    expect(check(runtime, { ...base, C: 9, H: 3, W: 21, KH: 3, KW: 5, pad: "same", groups: 1 })).toBeNull();
     // Depthwise (one input channel per group): stride 1 sweeps dx, stride 2 and wide padding scatter it.
     const depthwise = { ...base, C: 4, F: 8, groups: 4, KH: 3, KW: 3, H: 9, W: 19 };
     expect(check(runtime, { ...depthwise, pad: 1 })).toBeNull();

@@ -85,11 +85,11 @@ describe("Conv2d", () => {
     layer.dispose();
   });
 
-  it("accumulates gradients on the direct paths too (LeNet's second layer: forward, dx and dw direct)", () => {
-    const layer = new Conv2d({ inChannels: 8, outChannels: 16, kernelSize: 5, pad: 2, seed: 4, runtime });
-    const xData = randomData(40, 2 * 8 * 14 * 14);
-    const x = tensor(xData, [2, 8, 14, 14], runtime);
-    const ref = { N: 2, C: 8, H: 14, W: 14, F: 16, KH: 5, KW: 5, strideH: 1, strideW: 1,
+  it("accumulates gradients on the direct paths too (2 → 8 channels, 5×5 over rows of 20: forward, dx and dw direct)", () => {
+    const layer = new Conv2d({ inChannels: 2, outChannels: 8, kernelSize: 5, pad: 2, seed: 4, runtime });
+    const xData = randomData(40, 2 * 2 * 16 * 20);
+    const x = tensor(xData, [2, 2, 16, 20], runtime);
+    const ref = { N: 2, C: 2, H: 16, W: 20, F: 8, KH: 5, KW: 5, strideH: 1, strideW: 1,
       padTop: 2, padBottom: 2, padLeft: 2, padRight: 2, dilationH: 1, dilationW: 1, groups: 1 };
     scope(() => {
       const y = layer.forward(x);
