@@ -30,6 +30,11 @@ const TASK_FILTER_PANELS = 16;
   return bandRowsFor(g, TASK_PIXELS, g.batch * g.groups * filterChunks(g), MIN_TASKS);
 }
 
+/** Output rows of a task's band: its padded buffer's planes (and so the tap offsets) are bandPaddedRows of them. */
+export function gemmForwardBandRows(g: ConvGeometry): i32 {
+  return rowsPerTask(g);
+}
+
 /**
  * A pointwise layer reads x in place (no padded rows to copy), so its tasks are runs of whole 8-pixel
  * panels rather than whole rows: no task ends on a part-filled panel but the last.
@@ -73,7 +78,7 @@ export function gemmForwardTasks(g: ConvGeometry): i32 {
   return data + tapOffsetsBytes(g) + <usize>group * (biasBytes(g) + packedRowPanelsBytes(groupOutChannels(g), patchSize(g))) + biasBytes(g);
 }
 
-@inline function groupBias(g: ConvGeometry, data: usize, group: i32): usize {
+@inline export function groupBias(g: ConvGeometry, data: usize, group: i32): usize {
   return groupWeights(g, data, group) - biasBytes(g);
 }
 

@@ -9,6 +9,8 @@ import { dwRun, dwTasks, dwWorkBytes } from "./dw";
 import { winogradApplies, winogradPrepare, winogradPreparedBytes, winogradRun, winogradTasks, winogradWorkBytes } from "./winograd";
 import { dilatedRun, dilatedTasks, dilatedWorkBytes, isDilated } from "./dilated";
 import { dbRun, dbTasks } from "./db";
+import { dwDirectChosen, dwDirectRun, dwDirectTasks, dwDirectWorkBytes } from "./dw_direct";
+import { directForwardChosen, directDxChosen, directRun, directTasks, directWorkBytes } from "./direct";
 import {
   depthwiseDwRun, depthwiseDwTasks, depthwiseForwardRun, depthwiseDxPrepare, depthwiseDxPreparedBytes,
   depthwiseDxRun, depthwisePlaneTasks, depthwiseWorkBytes,
@@ -46,6 +48,13 @@ export const FORWARD_WINOGRAD: i32 = 10;
 /** dx where DX_FULL applies and the layer is 3×3, one group: F(2×2, 3×3) over dy (winograd.ts, dilated.ts). */
 export const DX_WINOGRAD: i32 = 11;
 
+/** forward, few channels, stride 1 along rows: sliding windows over padded rows, FORWARD_GEMM's packing (direct.ts). */
+export const FORWARD_DIRECT: i32 = 12;
+/** dx as DX_FULL, where its forward over dy has few channels: the direct forward over dy (direct.ts, dx_full.ts). */
+export const DX_DIRECT: i32 = 13;
+/** dw, few filters, stride 1 along rows: 4-filter × 2-tap tiles swept over padded planes (dw_direct.ts). */
+export const DW_DIRECT: i32 = 14;
+
 /**
  * Whether F(2×2, 3×3) runs a 3×3 stride-1 correlation with C input and F output channels. Forced by
  * the algorithm option; on "auto" where bench/ measured it faster than the GEMM: ... channels on
@@ -75,20 +84,25 @@ function winogradChosen(g: ConvGeometry, C: i32, F: i32): bool {
 export function shapePath(g: ConvGeometry, direction: i32): i32 {
   if (direction == DIRECTION_FORWARD) {
     if (isThinDepthwise(g)) return FORWARD_DEPTHWISE;
-    return winogradChosen(g, g.inChannels, g.outChannels) ? FORWARD_WINOGRAD : FORWARD_GEMM;
+    if (winogradChosen(g, g.inChannels, g.outChannels)) return FORWARD_WINOGRAD;
+    return directForwardChosen(g) ? FORWARD_DIRECT : FORWARD_GEMM;
   }
   if (direction == DIRECTION_DX) {
     if (isDepthwise(g)) return dxFullApplies(g) ? DX_DEPTHWISE_FULL : DX_DEPTHWISE_SCATTER;
     if (!dxFullApplies(g)) return DX_SCATTER;
-    return winogradChosen(g, g.outChannels, g.inChannels) ? DX_WINOGRAD : DX_FULL;
+    if (winogradChosen(g, g.outChannels, g.inChannels)) return DX_WINOGRAD;
+    return directDxChosen(g) ? DX_DIRECT : DX_FULL;
   }
-  if (direction == DIRECTION_DW) return isThinDepthwise(g) ? DW_DEPTHWISE : DW_GEMM;
+  if (direction == DIRECTION_DW) {
+    if (isThinDepthwise(g)) return DW_DEPTHWISE;
+    return dwDirectChosen(g) ? DW_DIRECT : DW_GEMM;
+  }
   return DB_SUM;
 }
 
 /** Where a path goes when a weight is ±∞ or NaN (itself where that changes nothing). */
 @inline function fallbackPath(path: i32): i32 {
-  if (path == DX_FULL || path == DX_WINOGRAD) return DX_SCATTER;
+  if (path == DX_FULL || path == DX_WINOGRAD || path == DX_DIRECT) return DX_SCATTER;
   if (path == FORWARD_WINOGRAD) return FORWARD_GEMM;
   if (path == DX_DEPTHWISE_FULL) return DX_DEPTHWISE_SCATTER;
   return path;
@@ -133,16 +147,16 @@ const REUSABLE = 0x50414b44;
 /** Bytes of the weight (and, forward, bias) copy a path's packing is kept with; 0 where it packs nothing worth keeping. */
 function weightCopyBytes(g: ConvGeometry, path: i32): usize {
   const weights = <usize>g.outChannels * <usize>patchSize(g) << 2;
-  if (path == FORWARD_GEMM || path == FORWARD_WINOGRAD) return weights + (<usize>g.outChannels << 2);
-  if (path == DX_FULL || path == DX_SCATTER || path == DX_WINOGRAD) return weights;
+  if (path == FORWARD_GEMM || path == FORWARD_WINOGRAD || path == FORWARD_DIRECT) return weights + (<usize>g.outChannels << 2);
+  if (path == DX_FULL || path == DX_SCATTER || path == DX_WINOGRAD || path == DX_DIRECT) return weights;
   return 0;
 }
 
 /** Prepared bytes past the header and the weight copy that a path needs; fullGeometry is dxFullGeometry's. */
 function pathPreparedBytes(g: ConvGeometry, path: i32, fullGeometry: usize): f64 {
-  if (path == FORWARD_GEMM) return gemmForwardPreparedBytes(g);
+  if (path == FORWARD_GEMM || path == FORWARD_DIRECT) return gemmForwardPreparedBytes(g);
   if (path == FORWARD_WINOGRAD) return winogradPreparedBytes(g);
-  if (path == DX_FULL) return dxFullPreparedBytes(dxFullGeometry(g, fullGeometry));
+  if (path == DX_FULL || path == DX_DIRECT) return dxFullPreparedBytes(dxFullGeometry(g, fullGeometry));
   if (path == DX_WINOGRAD) return winogradPreparedBytes(dxFullGeometry(g, fullGeometry));
   if (path == DX_SCATTER) return dxScatterPreparedBytes(g);
   if (path == DX_DEPTHWISE_FULL || path == DX_DEPTHWISE_SCATTER) return depthwiseDxPreparedBytes(g);
@@ -155,8 +169,11 @@ function pathWorkBytes(g: ConvGeometry, path: i32, fullGeometry: usize): f64 {
   if (path == FORWARD_WINOGRAD) return winogradPathWorkBytes(g);
   if (path == DX_FULL) return dxFullWorkBytes(dxFullGeometry(g, fullGeometry));
   if (path == DX_WINOGRAD) return winogradPathWorkBytes(dxFullGeometry(g, fullGeometry));
+  if (path == FORWARD_DIRECT) return directWorkBytes(g);
+  if (path == DX_DIRECT) return directWorkBytes(dxFullGeometry(g, fullGeometry));
   if (path == DX_SCATTER) return dxScatterWorkBytes(g);
   if (path == DW_GEMM) return dwWorkBytes(g);
+  if (path == DW_DIRECT) return dwDirectWorkBytes(g);
   if (path == DB_SUM) return 0;
   return depthwiseWorkBytes(g);
 }
@@ -234,12 +251,19 @@ function preparePath(g: ConvGeometry, path: i32, prepared: usize, w: usize, bias
     const t = dxFullGeometry(g, prepared + FULL_GEOMETRY_OFFSET);
     if (!winogradPrepare(t, w, 1, t.outChannels, true, 0, data)) return false;
     h.tasks0 = winogradPathTasks(t);
+  } else if (path == FORWARD_DIRECT) {
+    gemmForwardPrepare(g, w, bias, data);
+    h.tasks0 = directTasks(g);
   } else if (path == FORWARD_DEPTHWISE) {
     h.tasks0 = depthwisePlaneTasks(g);
   } else if (path == DX_FULL) {
     const t = dxFullGeometry(g, prepared + FULL_GEOMETRY_OFFSET);
     if (!dxFullPrepare(g, t, w, data)) return false;
     h.tasks0 = dxFullTasks(t);
+  } else if (path == DX_DIRECT) {
+    const t = dxFullGeometry(g, prepared + FULL_GEOMETRY_OFFSET);
+    if (!dxFullPrepare(g, t, w, data)) return false;
+    h.tasks0 = directTasks(t);
   } else if (path == DX_SCATTER) {
     dxScatterPrepare(g, w, data);
     h.phases = dxScatterPhases(g);
@@ -251,6 +275,8 @@ function preparePath(g: ConvGeometry, path: i32, prepared: usize, w: usize, bias
     if (path == DX_DEPTHWISE_FULL && !finite) return false;
   } else if (path == DW_GEMM) {
     h.tasks0 = dwTasks(g);
+  } else if (path == DW_DIRECT) {
+    h.tasks0 = dwDirectTasks(g);
   } else if (path == DW_DEPTHWISE) {
     h.tasks0 = depthwiseDwTasks(g);
   } else {
@@ -305,12 +331,15 @@ export function conv2dRun(
     case FORWARD_GEMM: gemmForwardRun(g, data, a, out, work, t0, t1); break;
     case FORWARD_WINOGRAD: winogradPathRun(g, data, a, out, work, t0, t1); break;
     case DX_WINOGRAD: winogradPathRun(changetype<ConvGeometry>(prepared + FULL_GEOMETRY_OFFSET), data, a, out, work, t0, t1); break;
+    case FORWARD_DIRECT: directRun(g, data, a, out, work, t0, t1); break;
+    case DX_DIRECT: directRun(changetype<ConvGeometry>(prepared + FULL_GEOMETRY_OFFSET), data, a, out, work, t0, t1); break;
     case FORWARD_DEPTHWISE: depthwiseForwardRun(g, a, h.w, h.bias, out, work, t0, t1); break;
     case DX_FULL: dxFullRun(changetype<ConvGeometry>(prepared + FULL_GEOMETRY_OFFSET), data, a, out, work, t0, t1); break;
     case DX_SCATTER: dxScatterRun(g, phase, data, a, out, work, t0, t1); break;
     case DX_DEPTHWISE_FULL: depthwiseDxRun(g, true, data, h.w, a, out, work, t0, t1); break;
     case DX_DEPTHWISE_SCATTER: depthwiseDxRun(g, false, data, h.w, a, out, work, t0, t1); break;
     case DW_GEMM: dwRun(g, a, b, out, accumulate, work, t0, t1); break;
+    case DW_DIRECT: dwDirectRun(g, a, b, out, accumulate, work, t0, t1); break;
     case DW_DEPTHWISE: depthwiseDwRun(g, a, b, out, accumulate, work, t0, t1); break;
     default: dbRun(g, a, out, accumulate, t0, t1);
   }

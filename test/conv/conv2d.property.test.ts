@@ -127,7 +127,7 @@ describe.each(BUILDS)("conv2d against the float64 reference (%s build)", (build)
     runProperty(runtime, 2000);
   });
 
-  it("exercises every kernel path: pointwise (1×1, stride 1, no pad), row panels, wrapped panels, stride 2", () => {
+  it("exercises every kernel path: pointwise (1×1, stride 1, no pad), row panels, wrapped panels, stride 2, direct windows", () => {
     const base = { N: 2, C: 4, H: 5, W: 6, F: 6, strideH: 1, strideW: 1, dilationH: 1, dilationW: 1, bias: true, seed: 7 };
     expect(check(runtime, { ...base, KH: 1, KW: 1, groups: 2, pad: 0 })).toBeNull();
     expect(check(runtime, { ...base, KH: 1, KW: 1, groups: 1, pad: 1 })).toBeNull();
@@ -142,6 +142,18 @@ describe.each(BUILDS)("conv2d against the float64 reference (%s build)", (build)
     expect(check(runtime, { ...base, N: 5, C: 8, H: 50, W: 50, F: 4, KH: 3, KW: 3, pad: 1, strideH: 2, strideW: 2, groups: 1 })).toBeNull();
     // Forward bands of several rows (a band-high padded buffer), stride 2 and dilation: 3 images, 21×30 outputs.
     expect(check(runtime, { ...base, N: 3, C: 5, H: 44, W: 62, F: 7, KH: 3, KW: 3, pad: 2, strideH: 2, strideW: 2, dilationH: 2, groups: 1 })).toBeNull();
+    // Direct sliding windows (≤ 16 filters in the forward form, stride 1 along rows of ≥ 8 outputs):
+    // rows of 13 (a last tile overlapping the one before), of exactly 8, a part-filled filter panel,
+    // dilated and grouped, every other row (stride 2 down; its dx scatters); dx the same kernel over dy.
+    expect(check(runtime, { ...base, H: 7, W: 13, KH: 3, KW: 5, pad: "same", groups: 1 })).toBeNull();
+    expect(check(runtime, { ...base, H: 5, W: 8, KH: 3, KW: 3, pad: 1, groups: 1 })).toBeNull();
+    expect(check(runtime, { ...base, F: 10, H: 6, W: 12, KH: 3, KW: 3, pad: 2, dilationW: 2, groups: 2 })).toBeNull();
+    expect(check(runtime, { ...base, H: 9, W: 9, KH: 3, KW: 3, pad: 1, strideH: 2, groups: 1 })).toBeNull();
+    // dw sweeps rows of ≥ 16 outputs: whole vectors only, and rows ending in a masked 1-, 2- or 3-pixel vector.
+    expect(check(runtime, { ...base, H: 4, W: 16, KH: 3, KW: 3, pad: 1, groups: 1 })).toBeNull();
+    expect(check(runtime, { ...base, F: 7, H: 5, W: 19, KH: 2, KW: 3, pad: [0, 1], strideH: 2, groups: 1 })).toBeNull();
+    expect(check(runtime, { ...base, H: 4, W: 18, KH: 3, KW: 3, pad: 2, dilationW: 2, dilationH: 2, groups: 2 })).toBeNull();
+    expect(check(runtime, { ...base, C: 9, H: 3, W: 21, KH: 3, KW: 5, pad: "same", groups: 1 })).toBeNull();
     // Depthwise (one input channel per group): stride 1 sweeps dx, stride 2 and wide padding scatter it.
     const depthwise = { ...base, C: 4, F: 8, groups: 4, KH: 3, KW: 3, H: 9, W: 19 };
     expect(check(runtime, { ...depthwise, pad: 1 })).toBeNull();

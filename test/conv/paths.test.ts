@@ -28,19 +28,30 @@ interface PathCase {
 }
 
 const CASES: PathCase[] = [
-  { name: "3×3, pad 1", x: [2, 4, 9, 8], w: [6, 4, 3, 3], options: { pad: 1 }, forward: "FORWARD_GEMM", dx: "DX_FULL", dw: "DW_GEMM" },
+  { name: "3×3, pad 1", x: [2, 4, 9, 8], w: [6, 4, 3, 3], options: { pad: 1 }, forward: "FORWARD_DIRECT", dx: "DX_DIRECT", dw: "DW_GEMM" },
   { name: "1×1 pointwise", x: [2, 8, 5, 7], w: [5, 8, 1, 1], options: {}, forward: "FORWARD_GEMM", dx: "DX_FULL", dw: "DW_GEMM" },
   { name: "stride 2", x: [1, 3, 11, 10], w: [4, 3, 3, 3], options: { stride: 2, pad: 1 }, forward: "FORWARD_GEMM", dx: "DX_SCATTER", dw: "DW_GEMM" },
-  { name: "a pad wider than the kernel", x: [1, 2, 6, 6], w: [3, 2, 3, 3], options: { pad: 3 }, forward: "FORWARD_GEMM", dx: "DX_SCATTER", dw: "DW_GEMM" },
+  { name: "a pad wider than the kernel", x: [1, 2, 6, 6], w: [3, 2, 3, 3], options: { pad: 3 }, forward: "FORWARD_DIRECT", dx: "DX_SCATTER", dw: "DW_GEMM" },
   { name: "an infinite weight at stride 1", x: [1, 2, 6, 6], w: [3, 2, 3, 3], options: { pad: 1 }, infiniteWeight: true, forward: "FORWARD_GEMM", dx: "DX_SCATTER", dw: "DW_GEMM" },
-  { name: "grouped, dilated", x: [2, 6, 10, 9], w: [4, 3, 3, 3], options: { groups: 2, dilation: 2, pad: 2 }, forward: "FORWARD_GEMM", dx: "DX_FULL", dw: "DW_GEMM" },
+  { name: "grouped, dilated", x: [2, 6, 10, 9], w: [4, 3, 3, 3], options: { groups: 2, dilation: 2, pad: 2 }, forward: "FORWARD_DIRECT", dx: "DX_DIRECT", dw: "DW_GEMM" },
+  // Few filters in the forward form (≤ 16) and rows of ≥ 8 pixels: the direct sliding-window kernel.
+  { name: "LeNet's second layer, smaller batch", x: [2, 8, 14, 14], w: [16, 8, 5, 5], options: { pad: 2 }, forward: "FORWARD_DIRECT", dx: "DX_DIRECT", dw: "DW_GEMM" },
+  { name: "6 filters over rows of 11, stride 2 down", x: [1, 3, 9, 11], w: [6, 3, 3, 3], options: { pad: 1, stride: [2, 1] }, forward: "FORWARD_DIRECT", dx: "DX_SCATTER", dw: "DW_GEMM" },
+  { name: "17 filters (past the direct rule)", x: [1, 3, 9, 11], w: [17, 3, 3, 3], options: { pad: 1 }, forward: "FORWARD_GEMM", dx: "DX_DIRECT", dw: "DW_GEMM" },
+  { name: "rows of 7 (under one direct tile)", x: [1, 3, 9, 7], w: [6, 3, 3, 3], options: { pad: 1 }, forward: "FORWARD_GEMM", dx: "DX_FULL", dw: "DW_GEMM" },
+  { name: "rows of 18 (direct dw, a 2-pixel masked vector per row)", x: [1, 3, 6, 18], w: [6, 3, 3, 3], options: { pad: 1 }, forward: "FORWARD_DIRECT", dx: "DX_DIRECT", dw: "DW_DIRECT" },
+  { name: "LeNet's first layer, N 2 (one input channel: dx by the depthwise sweeps)", x: [2, 1, 28, 28], w: [8, 1, 5, 5], options: { pad: 2 }, forward: "FORWARD_DIRECT", dx: "DX_DEPTHWISE_FULL", dw: "DW_DIRECT" },
+  { name: "rows of 3", x: [1, 3, 9, 3], w: [6, 3, 3, 3], options: { pad: 1 }, forward: "FORWARD_GEMM", dx: "DX_FULL", dw: "DW_GEMM" },
+  { name: "LeNet's second layer, 20 filters (past the direct rules)", x: [2, 8, 14, 14], w: [20, 8, 5, 5], options: { pad: 2 }, forward: "FORWARD_GEMM", dx: "DX_DIRECT", dw: "DW_GEMM" },
+  { name: "direct dx, an infinite weight", x: [1, 2, 9, 9], w: [3, 2, 3, 3], options: { pad: 1 }, infiniteWeight: true, forward: "FORWARD_DIRECT", dx: "DX_SCATTER", dw: "DW_GEMM" },
   { name: "depthwise", x: [2, 5, 9, 9], w: [5, 1, 3, 3], options: { groups: 5, pad: 1 }, forward: "FORWARD_DEPTHWISE", dx: "DX_DEPTHWISE_FULL", dw: "DW_DEPTHWISE" },
   { name: "depthwise, multiplier 2", x: [1, 3, 8, 8], w: [6, 1, 3, 3], options: { groups: 3, pad: 1 }, forward: "FORWARD_DEPTHWISE", dx: "DX_DEPTHWISE_FULL", dw: "DW_DEPTHWISE" },
-  { name: "depthwise, multiplier 4 (a thin GEMM)", x: [1, 2, 8, 8], w: [8, 1, 3, 3], options: { groups: 2, pad: 1 }, forward: "FORWARD_GEMM", dx: "DX_DEPTHWISE_FULL", dw: "DW_GEMM" },
+  { name: "depthwise, multiplier 4 (whole 4-filter panels: direct)", x: [1, 2, 8, 8], w: [8, 1, 3, 3], options: { groups: 2, pad: 1 }, forward: "FORWARD_DIRECT", dx: "DX_DEPTHWISE_FULL", dw: "DW_GEMM" },
   { name: "depthwise, stride 2", x: [2, 4, 9, 9], w: [4, 1, 3, 3], options: { groups: 4, stride: 2, pad: 1 }, forward: "FORWARD_DEPTHWISE", dx: "DX_DEPTHWISE_SCATTER", dw: "DW_DEPTHWISE" },
   { name: "3×3 stride 1, 16 channels in and out (auto: Winograd)", x: [1, 16, 8, 9], w: [16, 16, 3, 3], options: { pad: 1 }, forward: "FORWARD_WINOGRAD", dx: "DX_WINOGRAD", dw: "DW_GEMM" },
   { name: "dilation 2, 16 channels (auto: Winograd over phases)", x: [1, 16, 9, 10], w: [16, 16, 3, 3], options: { pad: 2, dilation: 2 }, forward: "FORWARD_WINOGRAD", dx: "DX_WINOGRAD", dw: "DW_GEMM" },
-  { name: "the same, the GEMM forced", x: [1, 16, 8, 9], w: [16, 16, 3, 3], options: { pad: 1, algorithm: "gemm" }, forward: "FORWARD_GEMM", dx: "DX_FULL", dw: "DW_GEMM" },
+  { name: "24 channels, the GEMM forced (past the direct rule too)", x: [1, 24, 8, 9], w: [24, 24, 3, 3], options: { pad: 1, algorithm: "gemm" }, forward: "FORWARD_GEMM", dx: "DX_FULL", dw: "DW_GEMM" },
+  { name: "16 channels, the GEMM forced: the direct kernels", x: [1, 16, 8, 9], w: [16, 16, 3, 3], options: { pad: 1, algorithm: "gemm" }, forward: "FORWARD_DIRECT", dx: "DX_DIRECT", dw: "DW_GEMM" },
   { name: "Winograd forced on 4 channels", x: [2, 4, 9, 8], w: [6, 4, 3, 3], options: { pad: 1, algorithm: "winograd" }, forward: "FORWARD_WINOGRAD", dx: "DX_WINOGRAD", dw: "DW_GEMM" },
   { name: "Winograd forced, a pad of 3 (dx scatters)", x: [1, 2, 6, 6], w: [3, 2, 3, 3], options: { pad: 3, algorithm: "winograd" }, forward: "FORWARD_WINOGRAD", dx: "DX_SCATTER", dw: "DW_GEMM" },
   { name: "Winograd forced, an infinite weight (the GEMM and the scatter)", x: [1, 2, 6, 6], w: [3, 2, 3, 3], options: { pad: 1, algorithm: "winograd" }, infiniteWeight: true, forward: "FORWARD_GEMM", dx: "DX_SCATTER", dw: "DW_GEMM" },
@@ -79,9 +90,9 @@ describe.each(BUILDS)("the %s build", (build) => {
     runtime = await initBuild(build);
   });
 
-  it("plan.ts names eleven distinct paths", () => {
-    expect(Object.keys(PATHS).length).toBe(11);
-    expect(new Set(Object.values(PATHS)).size).toBe(11);
+  it("plan.ts names fourteen distinct paths", () => {
+    expect(Object.keys(PATHS).length).toBe(14);
+    expect(new Set(Object.values(PATHS)).size).toBe(14);
   });
 
   for (const c of CASES) {

@@ -85,6 +85,28 @@ describe("Conv2d", () => {
     layer.dispose();
   });
 
+  it("accumulates gradients on the direct paths too (2 → 8 channels, 5×5 over rows of 20: forward, dx and dw direct)", () => {
+    const layer = new Conv2d({ inChannels: 2, outChannels: 8, kernelSize: 5, pad: 2, seed: 4, runtime });
+    const xData = randomData(40, 2 * 2 * 16 * 20);
+    const x = tensor(xData, [2, 2, 16, 20], runtime);
+    const ref = { N: 2, C: 2, H: 16, W: 20, F: 8, KH: 5, KW: 5, strideH: 1, strideW: 1,
+      padTop: 2, padBottom: 2, padLeft: 2, padRight: 2, dilationH: 1, dilationW: 1, groups: 1 };
+    scope(() => {
+      const y = layer.forward(x);
+      const dyData = randomData(41, y.size);
+      const expected = referenceConv2d(ref, xData, layer.weight.toFloat32Array(), layer.bias!.toFloat32Array(), dyData);
+      expect(firstMismatch(y.toFloat32Array(), expected.out)).toBeNull();
+      const dy = tensor(dyData, y.shape, runtime);
+      expect(firstMismatch(layer.backward(dy)!.toFloat32Array(), expected.dx)).toBeNull();
+      expect(firstMismatch(layer.weightGrad.toFloat32Array(), expected.dw)).toBeNull();
+      layer.backward(dy, { inputGrad: false });
+      expect(firstMismatch(layer.weightGrad.toFloat32Array(), expected.dw.map((v) => 2 * v))).toBeNull();
+      expect(firstMismatch(layer.biasGrad!.toFloat32Array(), expected.db.map((v) => 2 * v))).toBeNull();
+    });
+    x.dispose();
+    layer.dispose();
+  });
+
   it("has no bias when asked, and checks its options at construction", () => {
     const layer = new Conv2d({ inChannels: 2, outChannels: 2, kernelSize: 1, bias: false, runtime });
     expect(layer.bias).toBeNull();

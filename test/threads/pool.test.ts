@@ -54,6 +54,11 @@ const CASES: { name: string; x: number[]; w: number[]; options: Conv2dOptions }[
   { name: "1×1 over 37×61 = 2,257 pixels (pointwise dw over three chunks, the last short)", x: [1, 32, 37, 61], w: [40, 32, 1, 1], options: {} },
   { name: "1×1 over 37×61, a batch of 3 (pointwise dw's chunks in every image)", x: [3, 16, 37, 61], w: [24, 16, 1, 1], options: {} },
   { name: "groups 2, 3×3 over 45×53 = 2,385 pixels (gathered dw over three chunks)", x: [2, 8, 45, 53], w: [16, 4, 3, 3], options: { pad: 1, groups: 2 } },
+  // The direct sliding windows: LeNet's two layers at a batch of 8 (bands of rows per image; the second's
+  // dx is the direct forward over dy too), and grouped with every other row (forward only; dx scatters).
+  { name: "LeNet's first layer, N 8 (forward and dw direct, rows of 28)", x: [8, 1, 28, 28], w: [8, 1, 5, 5], options: { pad: 2 } },
+  { name: "LeNet's second layer, N 8 (forward and dx direct, rows of 14)", x: [8, 8, 14, 14], w: [16, 8, 5, 5], options: { pad: 2 } },
+  { name: "groups 2, 10 filters, stride 2 down (forward direct, a part-filled panel)", x: [8, 8, 40, 21], w: [10, 4, 3, 3], options: { pad: 1, stride: [2, 1], groups: 2 } },
 ];
 
 /** Each case's inputs (dy's shape is out's, from the reference's geometry). */
