@@ -101,7 +101,7 @@ async function main(): Promise<void> {
   const load = { before: loadavg().map((v) => +v.toFixed(2)), after: [] as number[] };
   const reports: TimingReport[] = [];
   try {
-    const timingBundle = await bundle({ entry: join(ROOT, "bench/portable-timing.ts"), outfile: join(dir, "portable-timing.mjs") });
+    const timingBundle = await bundle({ entry: join(ROOT, "bench/lib/portable-timing.ts"), outfile: join(dir, "portable-timing.mjs") });
     const cli = join(ROOT, "bench/lib/runtime-cli.mjs");
     const json = JSON.stringify(timing);
     const runners: Record<RuntimeId, () => Promise<TimingReport>> = {
