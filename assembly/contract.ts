@@ -5,9 +5,9 @@ import { ConvGeometry } from "./geometry";
 /**
  * The version of the kernels' interface (every export and its arguments), as js/core/kernels.ts's:
  * bumped with every change to it. 2: issue 12's layers (pooling, batch norm, activations, dropout).
- * 3: transposeBatched, for the TensorFlow.js plugin's layout changes.
+ * 3: transposeBatched, for the TensorFlow.js plugin's layout changes. 4: the geometry's algorithm field (Winograd).
  */
-export const ABI_VERSION: i32 = 3;
+export const ABI_VERSION: i32 = 4;
 
 /** The four directions of a convolution, as conv2dPlan, conv2dPrepare and conv2dRun number them. */
 export const DIRECTION_FORWARD: i32 = 0;

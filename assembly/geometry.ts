@@ -21,7 +21,14 @@ export class ConvGeometry {
   groups: i32;
   outHeight: i32;
   outWidth: i32;
+  /** Conv2dOptions.algorithm: ALGORITHM_AUTO, ALGORITHM_GEMM or ALGORITHM_WINOGRAD. */
+  algorithm: i32;
 }
+
+/** The algorithm field's values, in js/conv/geometry.ts's ALGORITHMS order. */
+export const ALGORITHM_AUTO: i32 = 0;
+export const ALGORITHM_GEMM: i32 = 1;
+export const ALGORITHM_WINOGRAD: i32 = 2;
 
 // Channels of one group: C / groups.
 @inline export function groupInChannels(g: ConvGeometry): i32 {

@@ -47,6 +47,8 @@ const threads = args.threads ? Number(args.threads) : os.availableParallelism();
 const peers: Peer[] = [
   wasmConv2dPeer("relaxed", ourVersion),
   wasmConv2dPeer("fixed", ourVersion),
+  wasmConv2dPeer("relaxed", ourVersion, 1, "sync", "gemm"),
+  wasmConv2dPeer("fixed", ourVersion, 1, "sync", "gemm"),
   ...(threads > 1 ? [wasmConv2dPeer("relaxed", ourVersion, threads), wasmConv2dPeer("relaxed", ourVersion, threads, "async")] : []),
   naiveJsPeer,
   tfjsPeer("wasm"),

@@ -17,7 +17,7 @@ export { conv2d, conv2dBackward } from "./conv/conv2d.js";
 export { conv2dAsync, conv2dBackwardAsync } from "./conv/conv2d-async.js";
 export type { Conv2dGradients } from "./conv/calls.js";
 export { conv2dOutputShape } from "./conv/geometry.js";
-export type { Conv2dOptions, PadSides } from "./conv/geometry.js";
+export type { Conv2dOptions, ConvAlgorithm, PadSides } from "./conv/geometry.js";
 export { convTranspose2d, convTranspose2dBackward, convTranspose2dAsync, convTranspose2dBackwardAsync } from "./conv/conv-transpose2d.js";
 export { convTranspose2dOutputShape } from "./conv/transposed.js";
 export type { ConvTranspose2dOptions } from "./conv/transposed.js";

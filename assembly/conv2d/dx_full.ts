@@ -41,6 +41,7 @@ export function dxFullGeometry(g: ConvGeometry, dst: usize): ConvGeometry {
   t.groups = g.groups;
   t.outHeight = g.inHeight;
   t.outWidth = g.inWidth;
+  t.algorithm = g.algorithm;
   return t;
 }
 

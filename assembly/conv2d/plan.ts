@@ -1,11 +1,13 @@
 // One conv2d direction as the API schedules it: plan (bytes), prepare (choose the path once, pack), run (tasks, on any thread).
 
-import { ConvGeometry, isDepthwise, isThinDepthwise, patchSize } from "../geometry";
+import { ALGORITHM_GEMM, ALGORITHM_WINOGRAD, ConvGeometry, isDepthwise, isThinDepthwise, patchSize } from "../geometry";
 import { DIRECTION_DB, DIRECTION_DW, DIRECTION_DX, DIRECTION_FORWARD } from "../contract";
 import { gemmForwardPrepare, gemmForwardPreparedBytes, gemmForwardRun, gemmForwardTasks, gemmForwardWorkBytes } from "./forward";
 import { dxFullApplies, dxFullGeometry, dxFullPrepare, dxFullPreparedBytes, dxFullRun, dxFullTasks, dxFullWorkBytes } from "./dx_full";
 import { dxScatterPrepare, dxScatterPreparedBytes, dxScatterRun, dxScatterTasks, dxScatterWorkBytes } from "./dx_scatter";
 import { dwRun, dwTasks, dwWorkBytes } from "./dw";
+import { winogradApplies, winogradPrepare, winogradPreparedBytes, winogradRun, winogradTasks, winogradWorkBytes } from "./winograd";
+import { dilatedRun, dilatedTasks, dilatedWorkBytes, isDilated } from "./dilated";
 import { dbRun, dbTasks } from "./db";
 import {
   depthwiseDwRun, depthwiseDwTasks, depthwiseForwardRun, depthwiseDxPrepare, depthwiseDxPreparedBytes,
@@ -39,13 +41,46 @@ export const DW_GEMM: i32 = 7;
 export const DW_DEPTHWISE: i32 = 8;
 /** db: sums of dy over images and pixels, 4 filters per task (db.ts). */
 export const DB_SUM: i32 = 9;
+/** forward, 3×3 at stride 1, one group, finite weights: Winograd F(2×2, 3×3) (winograd.ts; dilated: over phases, dilated.ts). */
+export const FORWARD_WINOGRAD: i32 = 10;
+/** dx where DX_FULL applies and the layer is 3×3, one group: F(2×2, 3×3) over dy (winograd.ts, dilated.ts). */
+export const DX_WINOGRAD: i32 = 11;
+
+/**
+ * Whether F(2×2, 3×3) runs a 3×3 stride-1 correlation with C input and F output channels. Forced by
+ * the algorithm option; on "auto" where bench/ measured it faster than the GEMM: ... channels on
+ * both sides, where the 16 GEMMs amortise the transforms.
+ */
+function winogradChosen(g: ConvGeometry, C: i32, F: i32): bool {
+  if (g.algorithm == ALGORITHM_GEMM || !winogradApplies(g)) return false;
+  if (g.algorithm == ALGORITHM_WINOGRAD) return true;
+  return C >= 16 && F >= 16;
+}
+
+// The Winograd paths run an undilated geometry directly and a dilated one over its phases.
+@inline function winogradPathTasks(g: ConvGeometry): i32 {
+  return isDilated(g) ? dilatedTasks(g) : winogradTasks(g);
+}
+
+@inline function winogradPathWorkBytes(g: ConvGeometry): f64 {
+  return isDilated(g) ? dilatedWorkBytes(g) : winogradWorkBytes(g);
+}
+
+@inline function winogradPathRun(g: ConvGeometry, data: usize, x: usize, out: usize, work: usize, t0: i32, t1: i32): void {
+  if (isDilated(g)) dilatedRun(g, data, x, out, work, t0, t1);
+  else winogradRun(g, data, x, out, work, t0, t1);
+}
 
 /** The path the geometry picks for a direction (before the weights are seen). */
 export function shapePath(g: ConvGeometry, direction: i32): i32 {
-  if (direction == DIRECTION_FORWARD) return isThinDepthwise(g) ? FORWARD_DEPTHWISE : FORWARD_GEMM;
+  if (direction == DIRECTION_FORWARD) {
+    if (isThinDepthwise(g)) return FORWARD_DEPTHWISE;
+    return winogradChosen(g, g.inChannels, g.outChannels) ? FORWARD_WINOGRAD : FORWARD_GEMM;
+  }
   if (direction == DIRECTION_DX) {
     if (isDepthwise(g)) return dxFullApplies(g) ? DX_DEPTHWISE_FULL : DX_DEPTHWISE_SCATTER;
-    return dxFullApplies(g) ? DX_FULL : DX_SCATTER;
+    if (!dxFullApplies(g)) return DX_SCATTER;
+    return winogradChosen(g, g.outChannels, g.inChannels) ? DX_WINOGRAD : DX_FULL;
   }
   if (direction == DIRECTION_DW) return isThinDepthwise(g) ? DW_DEPTHWISE : DW_GEMM;
   return DB_SUM;
@@ -53,7 +88,8 @@ export function shapePath(g: ConvGeometry, direction: i32): i32 {
 
 /** Where a path goes when a weight is ±∞ or NaN (itself where that changes nothing). */
 @inline function fallbackPath(path: i32): i32 {
-  if (path == DX_FULL) return DX_SCATTER;
+  if (path == DX_FULL || path == DX_WINOGRAD) return DX_SCATTER;
+  if (path == FORWARD_WINOGRAD) return FORWARD_GEMM;
   if (path == DX_DEPTHWISE_FULL) return DX_DEPTHWISE_SCATTER;
   return path;
 }
@@ -97,15 +133,17 @@ const REUSABLE = 0x50414b44;
 /** Bytes of the weight (and, forward, bias) copy a path's packing is kept with; 0 where it packs nothing worth keeping. */
 function weightCopyBytes(g: ConvGeometry, path: i32): usize {
   const weights = <usize>g.outChannels * <usize>patchSize(g) << 2;
-  if (path == FORWARD_GEMM) return weights + (<usize>g.outChannels << 2);
-  if (path == DX_FULL || path == DX_SCATTER) return weights;
+  if (path == FORWARD_GEMM || path == FORWARD_WINOGRAD) return weights + (<usize>g.outChannels << 2);
+  if (path == DX_FULL || path == DX_SCATTER || path == DX_WINOGRAD) return weights;
   return 0;
 }
 
 /** Prepared bytes past the header and the weight copy that a path needs; fullGeometry is dxFullGeometry's. */
 function pathPreparedBytes(g: ConvGeometry, path: i32, fullGeometry: usize): f64 {
   if (path == FORWARD_GEMM) return gemmForwardPreparedBytes(g);
+  if (path == FORWARD_WINOGRAD) return winogradPreparedBytes(g);
   if (path == DX_FULL) return dxFullPreparedBytes(dxFullGeometry(g, fullGeometry));
+  if (path == DX_WINOGRAD) return winogradPreparedBytes(dxFullGeometry(g, fullGeometry));
   if (path == DX_SCATTER) return dxScatterPreparedBytes(g);
   if (path == DX_DEPTHWISE_FULL || path == DX_DEPTHWISE_SCATTER) return depthwiseDxPreparedBytes(g);
   return 0;
@@ -114,7 +152,9 @@ function pathPreparedBytes(g: ConvGeometry, path: i32, fullGeometry: usize): f64
 /** Work bytes one thread needs on a path. */
 function pathWorkBytes(g: ConvGeometry, path: i32, fullGeometry: usize): f64 {
   if (path == FORWARD_GEMM) return gemmForwardWorkBytes(g);
+  if (path == FORWARD_WINOGRAD) return winogradPathWorkBytes(g);
   if (path == DX_FULL) return dxFullWorkBytes(dxFullGeometry(g, fullGeometry));
+  if (path == DX_WINOGRAD) return winogradPathWorkBytes(dxFullGeometry(g, fullGeometry));
   if (path == DX_SCATTER) return dxScatterWorkBytes(g);
   if (path == DW_GEMM) return dwWorkBytes(g);
   if (path == DB_SUM) return 0;
@@ -187,6 +227,13 @@ function preparePath(g: ConvGeometry, path: i32, prepared: usize, w: usize, bias
   if (path == FORWARD_GEMM) {
     gemmForwardPrepare(g, w, bias, data);
     h.tasks0 = gemmForwardTasks(g);
+  } else if (path == FORWARD_WINOGRAD) {
+    if (!winogradPrepare(g, w, g.inChannels, 1, false, bias, data)) return false;
+    h.tasks0 = winogradPathTasks(g);
+  } else if (path == DX_WINOGRAD) {
+    const t = dxFullGeometry(g, prepared + FULL_GEOMETRY_OFFSET);
+    if (!winogradPrepare(t, w, 1, t.outChannels, true, 0, data)) return false;
+    h.tasks0 = winogradPathTasks(t);
   } else if (path == FORWARD_DEPTHWISE) {
     h.tasks0 = depthwisePlaneTasks(g);
   } else if (path == DX_FULL) {
@@ -256,6 +303,8 @@ export function conv2dRun(
   const data = prepared + h.data;
   switch (h.path) {
     case FORWARD_GEMM: gemmForwardRun(g, data, a, out, work, t0, t1); break;
+    case FORWARD_WINOGRAD: winogradPathRun(g, data, a, out, work, t0, t1); break;
+    case DX_WINOGRAD: winogradPathRun(changetype<ConvGeometry>(prepared + FULL_GEOMETRY_OFFSET), data, a, out, work, t0, t1); break;
     case FORWARD_DEPTHWISE: depthwiseForwardRun(g, a, h.w, h.bias, out, work, t0, t1); break;
     case DX_FULL: dxFullRun(changetype<ConvGeometry>(prepared + FULL_GEOMETRY_OFFSET), data, a, out, work, t0, t1); break;
     case DX_SCATTER: dxScatterRun(g, phase, data, a, out, work, t0, t1); break;

@@ -5,7 +5,12 @@ import { init, tensor, conv2d, conv2dBackward, conv2dAsync, conv2dBackwardAsync,
 import { layerOptions, inputShape, weightShape, type BenchLayer } from "../lib/layers.js";
 import type { LayerData, Peer, PreparedLayer } from "./peer.js";
 
-export function wasmConv2dPeer(build: "fixed" | "relaxed", version: string, threads = 1, api: "sync" | "async" = "sync"): Peer {
+/**
+ * This library on one build. algorithm "gemm" forces the GEMM path, for the same-run ratio of the
+ * layers "auto" runs through Winograd (on the others it says so instead of timing the default twice).
+ */
+export function wasmConv2dPeer(build: "fixed" | "relaxed", version: string, threads = 1, api: "sync" | "async" = "sync", algorithm?: "gemm"): Peer {
+  if (algorithm) return gemmPeer(build, version);
   if (threads > 1 && api === "async") return asyncPeer(build, version, threads);
   if (threads > 1) {
     let runtime: Runtime | undefined;
@@ -32,9 +37,23 @@ export function wasmConv2dPeer(build: "fixed" | "relaxed", version: string, thre
   };
 }
 
+/** The GEMM path forced, on the layers where "auto" takes Winograd (3×3, stride 1, undilated, one group, C and F ≥ 16). */
+function gemmPeer(build: "fixed" | "relaxed", version: string): Peer {
+  return {
+    name: `wasm-conv2d (${build}, gemm)`,
+    version,
+    note: `this library, ${build} build, algorithm "gemm": the im2col GEMM where "auto" takes Winograd F(2×2, 3×3)`,
+    async setup(layer: BenchLayer, data: LayerData): Promise<PreparedLayer> {
+      const winograd = layer.K === 3 && layer.stride === 1 && layer.dilation === 1 && layer.groups === 1 && layer.C >= 16 && layer.F >= 16;
+      if (!winograd) throw new Error("no Winograd on this layer: the default run is the GEMM already");
+      return syncLayer(await init({ simd: build }), layer, data, false, "gemm");
+    },
+  };
+}
+
 /** A layer on the synchronous API. A runtime of its own (fresh per layer) reports its memory. */
-function syncLayer(runtime: Runtime, layer: BenchLayer, data: LayerData, ownRuntime: boolean): PreparedLayer {
-  const options = layerOptions(layer);
+function syncLayer(runtime: Runtime, layer: BenchLayer, data: LayerData, ownRuntime: boolean, algorithm?: "gemm"): PreparedLayer {
+  const options = { ...layerOptions(layer), ...(algorithm ? { algorithm } : {}) };
   const x = tensor(data.x, inputShape(layer), runtime);
   const w = tensor(data.w, weightShape(layer), runtime);
   const b = tensor(data.b, [layer.F], runtime);

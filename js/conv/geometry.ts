@@ -27,7 +27,20 @@ export interface Conv2dOptions {
   dilation?: number | readonly [number, number];
   /** Split C and F into this many independent blocks; groups = C is depthwise. Default 1. */
   groups?: number;
+  /**
+   * How forward and dx are computed: "gemm" (im2col GEMM, or the layer's direct kernel), "winograd"
+   * (F(2×2, 3×3): 3×3, stride 1, groups 1 only, dilated too; dx too where no pad exceeds the dilated span)
+   * or "auto" (Winograd where it is faster and its error within the bounds docs/kernels.md states).
+   * Non-finite weights always take the GEMM. dw and db are the same on every algorithm. Default "auto".
+   */
+  algorithm?: ConvAlgorithm;
 }
+
+/** The algorithms a convolution may be forced onto (Conv2dOptions.algorithm). */
+export type ConvAlgorithm = "auto" | "gemm" | "winograd";
+
+/** The geometry's algorithm field, as assembly/geometry.ts numbers it. */
+export const ALGORITHMS: readonly ConvAlgorithm[] = ["auto", "gemm", "winograd"];
 
 /**
  * Field order of the geometry block the kernels read (assembly/geometry.ts, ConvGeometry): one i32 each.
@@ -39,13 +52,13 @@ export const GEOMETRY_FIELDS = [
   "strideHeight", "strideWidth",
   "padTop", "padBottom", "padLeft", "padRight",
   "dilationHeight", "dilationWidth",
-  "groups", "outHeight", "outWidth",
+  "groups", "outHeight", "outWidth", "algorithm",
 ] as const;
 
 export type ConvGeometry = { readonly [K in (typeof GEOMETRY_FIELDS)[number]]: number };
 
 /** The keys of Conv2dOptions. */
-export const CONV_OPTION_KEYS = ["stride", "pad", "dilation", "groups"] as const;
+export const CONV_OPTION_KEYS = ["stride", "pad", "dilation", "groups", "algorithm"] as const;
 const PAD_FORMS = 'a number, [height, width], {top, bottom, left, right}, "same" or "valid"';
 /** Keeps every index the kernels form (i32) in range: padded sizes stay below 2^31. */
 const MAX_STEP = 2 ** 28;
@@ -122,11 +135,24 @@ export function convGeometry(
         `(${inHeight + padTop + padBottom}×${inWidth + padLeft + padRight})`,
       `kernel ${kernelHeight}×${kernelWidth} with dilation ${dilationHeight}×${dilationWidth} (output would be ${outHeight}×${outWidth})`);
   }
-  return {
+  const algorithm = ALGORITHMS.indexOf(opts.algorithm ?? "auto");
+  if (algorithm < 0) fail(ErrorCode.INVALID_OPTION, where, "options.algorithm", '"auto", "gemm" or "winograd"', describe(opts.algorithm));
+  const geometry: ConvGeometry = {
     batch, inChannels, inHeight, inWidth, outChannels, kernelHeight, kernelWidth,
     strideHeight, strideWidth, padTop, padBottom, padLeft, padRight,
-    dilationHeight, dilationWidth, groups, outHeight, outWidth,
+    dilationHeight, dilationWidth, groups, outHeight, outWidth, algorithm,
   };
+  if (opts.algorithm === "winograd" && !winogradApplies(geometry)) {
+    fail(ErrorCode.INVALID_OPTION, where, "options.algorithm",
+      '"winograd" only for a 3×3 kernel at stride 1 and groups 1 (or "auto", "gemm")',
+      `"winograd" with kernel ${kernelHeight}×${kernelWidth}, stride ${strideHeight}×${strideWidth}, groups ${groups}`);
+  }
+  return geometry;
+}
+
+/** The shapes F(2×2, 3×3) computes (assembly/conv2d/winograd.ts's winogradApplies, restated for the error). */
+function winogradApplies(g: ConvGeometry): boolean {
+  return g.kernelHeight === 3 && g.kernelWidth === 3 && g.strideHeight === 1 && g.strideWidth === 1 && g.groups === 1;
 }
 
 /** [N, F, Ho, Wo] for input shape [N, C, H, W] and weight shape [F, C / groups, KH, KW], with conv2d's checks. */

@@ -92,7 +92,7 @@ export type Direction = (typeof Direction)[keyof typeof Direction];
  * is added, removed or changes its arguments (test/core/init.test.ts checks that the module exports
  * everything KernelExports names, so a forgotten bump fails there).
  */
-const ABI_VERSION = 3;
+const ABI_VERSION = 4;
 
 /**
  * ERR_INIT unless the module agrees with this API on the contract: its kernels' version, the

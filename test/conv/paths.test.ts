@@ -38,6 +38,12 @@ const CASES: PathCase[] = [
   { name: "depthwise, multiplier 2", x: [1, 3, 8, 8], w: [6, 1, 3, 3], options: { groups: 3, pad: 1 }, forward: "FORWARD_DEPTHWISE", dx: "DX_DEPTHWISE_FULL", dw: "DW_DEPTHWISE" },
   { name: "depthwise, multiplier 4 (a thin GEMM)", x: [1, 2, 8, 8], w: [8, 1, 3, 3], options: { groups: 2, pad: 1 }, forward: "FORWARD_GEMM", dx: "DX_DEPTHWISE_FULL", dw: "DW_GEMM" },
   { name: "depthwise, stride 2", x: [2, 4, 9, 9], w: [4, 1, 3, 3], options: { groups: 4, stride: 2, pad: 1 }, forward: "FORWARD_DEPTHWISE", dx: "DX_DEPTHWISE_SCATTER", dw: "DW_DEPTHWISE" },
+  { name: "3×3 stride 1, 16 channels in and out (auto: Winograd)", x: [1, 16, 8, 9], w: [16, 16, 3, 3], options: { pad: 1 }, forward: "FORWARD_WINOGRAD", dx: "DX_WINOGRAD", dw: "DW_GEMM" },
+  { name: "dilation 2, 16 channels (auto: Winograd over phases)", x: [1, 16, 9, 10], w: [16, 16, 3, 3], options: { pad: 2, dilation: 2 }, forward: "FORWARD_WINOGRAD", dx: "DX_WINOGRAD", dw: "DW_GEMM" },
+  { name: "the same, the GEMM forced", x: [1, 16, 8, 9], w: [16, 16, 3, 3], options: { pad: 1, algorithm: "gemm" }, forward: "FORWARD_GEMM", dx: "DX_FULL", dw: "DW_GEMM" },
+  { name: "Winograd forced on 4 channels", x: [2, 4, 9, 8], w: [6, 4, 3, 3], options: { pad: 1, algorithm: "winograd" }, forward: "FORWARD_WINOGRAD", dx: "DX_WINOGRAD", dw: "DW_GEMM" },
+  { name: "Winograd forced, a pad of 3 (dx scatters)", x: [1, 2, 6, 6], w: [3, 2, 3, 3], options: { pad: 3, algorithm: "winograd" }, forward: "FORWARD_WINOGRAD", dx: "DX_SCATTER", dw: "DW_GEMM" },
+  { name: "Winograd forced, an infinite weight (the GEMM and the scatter)", x: [1, 2, 6, 6], w: [3, 2, 3, 3], options: { pad: 1, algorithm: "winograd" }, infiniteWeight: true, forward: "FORWARD_GEMM", dx: "DX_SCATTER", dw: "DW_GEMM" },
   { name: "depthwise, an infinite weight", x: [1, 3, 7, 7], w: [3, 1, 3, 3], options: { groups: 3, pad: 1 }, infiniteWeight: true, forward: "FORWARD_DEPTHWISE", dx: "DX_DEPTHWISE_SCATTER", dw: "DW_DEPTHWISE" },
 ];
 
@@ -73,9 +79,9 @@ describe.each(BUILDS)("the %s build", (build) => {
     runtime = await initBuild(build);
   });
 
-  it("plan.ts names nine distinct paths", () => {
-    expect(Object.keys(PATHS).length).toBe(9);
-    expect(new Set(Object.values(PATHS)).size).toBe(9);
+  it("plan.ts names eleven distinct paths", () => {
+    expect(Object.keys(PATHS).length).toBe(11);
+    expect(new Set(Object.values(PATHS)).size).toBe(11);
   });
 
   for (const c of CASES) {
