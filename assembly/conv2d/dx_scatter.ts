@@ -1,7 +1,7 @@
 // dx by col2im: dcol = w_gᵀ · dy_g a 4-tap × 8-pixel tile at a time, scattered into padded band buffers, then the bands summed and cropped.
 
 import { ConvGeometry, groupInChannels, groupOutChannels, patchSize } from "../geometry";
-import { gemm4x8Packed } from "../gemm/gemm_4x8_packed_simd";
+import { gemm4x8PackedAs } from "../gemm/gemm_4x8_packed_simd";
 import { packRowPanels, packedRowPanelsBytes } from "../gemm/pack_panels";
 import { paddedWidth, writeTapOffsets, SLACK } from "./padded";
 import { gatherColumns } from "./gather";
@@ -101,12 +101,12 @@ export function dxScatterTasks(g: ConvGeometry, phase: i32): i32 {
 }
 
 /** Phase 0: bands of output rows scattered into their own padded buffers. Phase 1: bands summed and cropped into dx. */
-export function dxScatterRun(g: ConvGeometry, phase: i32, data: usize, dy: usize, dx: usize, work: usize, t0: i32, t1: i32): void {
-  if (phase == 0) scatterBands(g, data, dy, work, t0, t1);
+export function dxScatterRun(g: ConvGeometry, phase: i32, data: usize, dy: usize, dx: usize, work: usize, t0: i32, t1: i32, form: i32): void {
+  if (phase == 0) scatterBands(g, data, dy, work, t0, t1, form);
   else reduceBands(g, data, dx, t0, t1);
 }
 
-function scatterBands(g: ConvGeometry, data: usize, dy: usize, work: usize, t0: i32, t1: i32): void {
+function scatterBands(g: ConvGeometry, data: usize, dy: usize, work: usize, t0: i32, t1: i32, form: i32): void {
   const Fg = groupOutChannels(g), K = patchSize(g);
   const P = g.outHeight * g.outWidth;
   const WP = paddedWidth(g);
@@ -137,7 +137,7 @@ function scatterBands(g: ConvGeometry, data: usize, dy: usize, work: usize, t0: 
       const count = min(8, pixelEnd - p0);
       gatherColumns(dyg, Fg, P, p0, count, panel);
       for (let k0 = kStart; k0 < kEnd; k0 += 4) {
-        gemm4x8Packed(Fg, packedA + (<usize>k0 * <usize>Fg << 2), panel, tile, 32, 0);
+        gemm4x8PackedAs(form, Fg, packedA + (<usize>k0 * <usize>Fg << 2), panel, tile, 32, 0);
         scatterTile(g, tile, tapOffsets, k0, min(kEnd, k0 + 4), p0, count, origin);
       }
     }

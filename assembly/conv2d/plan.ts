@@ -9,6 +9,7 @@ import { dwRun, dwTasks, dwWorkBytes } from "./dw";
 import { winogradApplies, winogradPrepare, winogradPreparedBytes, winogradRun, winogradTasks, winogradWorkBytes } from "./winograd";
 import { dilatedRun, dilatedTasks, dilatedWorkBytes, isDilated } from "./dilated";
 import { dbRun, dbTasks } from "./db";
+import { broadcastForm } from "./broadcast";
 import {
   depthwiseDwRun, depthwiseDwTasks, depthwiseForwardRun, depthwiseDxPrepare, depthwiseDxPreparedBytes,
   depthwiseDxRun, depthwisePlaneTasks, depthwiseWorkBytes,
@@ -66,9 +67,9 @@ function winogradChosen(g: ConvGeometry, C: i32, F: i32): bool {
   return isDilated(g) ? dilatedWorkBytes(g) : winogradWorkBytes(g);
 }
 
-@inline function winogradPathRun(g: ConvGeometry, data: usize, x: usize, out: usize, work: usize, t0: i32, t1: i32): void {
-  if (isDilated(g)) dilatedRun(g, data, x, out, work, t0, t1);
-  else winogradRun(g, data, x, out, work, t0, t1);
+@inline function winogradPathRun(g: ConvGeometry, data: usize, x: usize, out: usize, work: usize, t0: i32, t1: i32, form: i32): void {
+  if (isDilated(g)) dilatedRun(g, data, x, out, work, t0, t1, form);
+  else winogradRun(g, data, x, out, work, t0, t1, form);
 }
 
 /** The path the geometry picks for a direction (before the weights are seen). */
@@ -107,6 +108,8 @@ export function shapePath(g: ConvGeometry, direction: i32): i32 {
   direction: i32;
   /** Where the packed data start: after the copy of the weights (and biases) they were packed from. */
   data: usize;
+  /** The micro-kernel's broadcast form (broadcast.ts), for the threads that run the tasks. */
+  form: i32;
 }
 const GEOMETRY_OFFSET: usize = 0;
 const FULL_GEOMETRY_OFFSET: usize = 128;
@@ -189,6 +192,7 @@ export function conv2dPrepare(direction: i32, geometry: usize, w: usize, bias: u
   const given = changetype<ConvGeometry>(geometry);
   const copy = prepared + DATA_OFFSET;
   let path = shapePath(given, direction);
+  h.form = broadcastForm();
   if (reusable && h.reusable == REUSABLE && h.direction == direction && h.w == w && h.bias == bias
     && bytesEqual(prepared + GEOMETRY_OFFSET, geometry, <usize>offsetof<ConvGeometry>())
     && keptCopyMatches(given, h.path, copy, w, bias)) {
@@ -302,12 +306,12 @@ export function conv2dRun(
   const h = header(prepared);
   const data = prepared + h.data;
   switch (h.path) {
-    case FORWARD_GEMM: gemmForwardRun(g, data, a, out, work, t0, t1); break;
-    case FORWARD_WINOGRAD: winogradPathRun(g, data, a, out, work, t0, t1); break;
-    case DX_WINOGRAD: winogradPathRun(changetype<ConvGeometry>(prepared + FULL_GEOMETRY_OFFSET), data, a, out, work, t0, t1); break;
+    case FORWARD_GEMM: gemmForwardRun(g, data, a, out, work, t0, t1, h.form); break;
+    case FORWARD_WINOGRAD: winogradPathRun(g, data, a, out, work, t0, t1, h.form); break;
+    case DX_WINOGRAD: winogradPathRun(changetype<ConvGeometry>(prepared + FULL_GEOMETRY_OFFSET), data, a, out, work, t0, t1, h.form); break;
     case FORWARD_DEPTHWISE: depthwiseForwardRun(g, a, h.w, h.bias, out, work, t0, t1); break;
-    case DX_FULL: dxFullRun(changetype<ConvGeometry>(prepared + FULL_GEOMETRY_OFFSET), data, a, out, work, t0, t1); break;
-    case DX_SCATTER: dxScatterRun(g, phase, data, a, out, work, t0, t1); break;
+    case DX_FULL: dxFullRun(changetype<ConvGeometry>(prepared + FULL_GEOMETRY_OFFSET), data, a, out, work, t0, t1, h.form); break;
+    case DX_SCATTER: dxScatterRun(g, phase, data, a, out, work, t0, t1, h.form); break;
     case DX_DEPTHWISE_FULL: depthwiseDxRun(g, true, data, h.w, a, out, work, t0, t1); break;
     case DX_DEPTHWISE_SCATTER: depthwiseDxRun(g, false, data, h.w, a, out, work, t0, t1); break;
     case DW_GEMM: dwRun(g, a, b, out, accumulate, work, t0, t1); break;
