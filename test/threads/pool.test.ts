@@ -37,6 +37,9 @@ function expectSameBits(got: Uint32Array[], expected: Uint32Array[], where: stri
   got.forEach((bits, k) => expect(differentBits(bits, expected[k]!), `${where}, ${["out", "dx", "dw", "db"][k]}`).toBeNull());
 }
 
+/** The GEMM forward's tasks (bands of rows × runs of 64 filters), which the tests of the pool's waits count on; auto would take Winograd. */
+const GEMM: Conv2dOptions = { algorithm: "gemm" };
+
 /** Configurations big enough to go to the workers (each direction over 2 MFLOP), one per kernel path. */
 const CASES: { name: string; x: number[]; w: number[]; options: Conv2dOptions }[] = [
   { name: "3×3 pad 1 (forward GEMM, dx by the full correlation)", x: [2, 16, 24, 24], w: [24, 16, 3, 3], options: { pad: 1, algorithm: "gemm" } },
@@ -290,9 +293,9 @@ describe("the pool", () => {
       const xData = rnd(N * C * 3 * (Wo + 2), 10 + N);
       outputs = N * F * Wo;
       seen.length = 0;
-      const y = await api.conv2dAsync(api.tensor(xData, xShape, runtime), api.tensor(wData, wShape, runtime), null);
+      const y = await api.conv2dAsync(api.tensor(xData, xShape, runtime), api.tensor(wData, wShape, runtime), null, GEMM);
       expect(seen, `${N} tasks`).toEqual([{ tasks: N, unfinished: 0 }]);
-      const expected = api.conv2d(api.tensor(xData, xShape, single), api.tensor(wData, wShape, single), null);
+      const expected = api.conv2d(api.tensor(xData, xShape, single), api.tensor(wData, wShape, single), null, GEMM);
       expect(differentBits(y.toFloat32Array(), expected.toFloat32Array()), `${N} tasks`).toBeNull();
     }
   });
@@ -312,7 +315,7 @@ describe("the pool", () => {
     const xShape = [1, C, 3, Wo + 2], wShape = [F, C, 3, 3];
     const xData = rnd(C * 3 * (Wo + 2), 7), wData = rnd(F * C * 9, 8);
     const single = await api.createRuntime({ simd: "fixed" });
-    const expected = api.conv2d(api.tensor(xData, xShape, single), api.tensor(wData, wShape, single), null).toFloat32Array();
+    const expected = api.conv2d(api.tensor(xData, xShape, single), api.tensor(wData, wShape, single), null, GEMM).toFloat32Array();
     const runHere = pool.runHere.bind(pool);
     let report: { tasks: number; mine: number; leftInTheirs: number } | null = null;
     pool.runHere = (job, run, where) => {
@@ -336,7 +339,7 @@ describe("the pool", () => {
       while (Atomics.load(control, FINISHED) < job.tasks) { /* spin */ }
       if (mine >= 0) run(mine);
     };
-    const y = api.conv2d(api.tensor(xData, xShape, runtime), api.tensor(wData, wShape, runtime), null);
+    const y = api.conv2d(api.tensor(xData, xShape, runtime), api.tensor(wData, wShape, runtime), null, GEMM);
     expect(report).not.toBeNull();
     expect(report!.tasks).toBe(2);
     expect([0, 1]).toContain(report!.mine);
