@@ -6,9 +6,10 @@ import { ConvGeometry } from "./geometry";
  * The version of the kernels' interface (every export and its arguments), as js/core/kernels.ts's:
  * bumped with every change to it. 2: issue 12's layers (pooling, batch norm, activations, dropout).
  * 3: transposeBatched, for the TensorFlow.js plugin's layout changes. 4: the geometry's algorithm field (Winograd).
- * 5: setBroadcastForm and the BROADCAST_ numbers (the micro-kernel's form per engine).
+ * 5: reluMaxPool2x2Forward and reluMaxPool2x2Backward, a ReLU and a 2×2 max-pool in one pass each way.
+ * 6: setBroadcastForm and the BROADCAST_ numbers (the micro-kernel's form per engine).
  */
-export const ABI_VERSION: i32 = 5;
+export const ABI_VERSION: i32 = 6;
 
 /** The four directions of a convolution, as conv2dPlan, conv2dPrepare and conv2dRun number them. */
 export const DIRECTION_FORWARD: i32 = 0;

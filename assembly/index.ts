@@ -18,7 +18,7 @@ export function usesRelaxedSimd(): bool {
 
 // The layers' other kernels: activation, pooling, dense, loss, optimisers, and tensor moves (reshape, channel bias, plane windows, transposes).
 export { reluForward, reluBackward } from "./activation/relu";
-export { maxPool2x2Forward, maxPool2x2Backward } from "./pool/max_pool_2x2";
+export { maxPool2x2Forward, maxPool2x2Backward, reluMaxPool2x2Forward, reluMaxPool2x2Backward } from "./pool/max_pool_2x2";
 export { linearForward, linearDx, linearDw, linearDb } from "./dense/linear";
 export { softmaxCrossEntropy } from "./loss/softmax_cross_entropy";
 export { countCorrect } from "./loss/count_correct";

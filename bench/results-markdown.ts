@@ -6,7 +6,8 @@ interface Cell { medianMs?: number; gflops?: number; unsupported?: string; sampl
 interface Results {
   date: string; command: string;
   machine: { cpu: string; cores: number; memoryGiB: number; node: string; v8: string };
-  ceiling: { fixed: number; relaxed: number | null };
+  /** The best probe of each build; runs before the probes were recorded have one probe and no list. */
+  ceiling: { fixed: number; relaxed: number | null; probes?: { build: string; chains: number; operands: string; gflops: number }[] };
   implementations: { name: string; version: string }[];
   layers: { name: string; N: number; C: number; size: number; F: number; K: number; stride: number; pad: number;
     dilation: number; groups: number; results: Record<string, Record<string, Cell>>;
@@ -23,7 +24,12 @@ const peers = rest.filter((n) => !threaded.includes(n));
 const f = (v: number | undefined, digits = 1) => (v === undefined ? "–" : v.toFixed(digits));
 
 console.log(`Run: ${r.date}, \`${r.command}\`; ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, Node ${r.machine.node} (V8 ${r.machine.v8}).`);
-console.log(`Wasm SIMD ceiling in the same run: ${f(r.ceiling.fixed)} GFLOP/s (f32x4 mul + add), ${f(r.ceiling.relaxed ?? undefined)} GFLOP/s (relaxed madd).\n`);
+console.log(`Wasm SIMD ceiling in the same run (the best probe; every share of ceiling below is of it): ${f(r.ceiling.fixed)} GFLOP/s (f32x4 mul + add), ${f(r.ceiling.relaxed ?? undefined)} GFLOP/s (relaxed madd).`);
+if (r.ceiling.probes) {
+  const probes = (build: string) => r.ceiling.probes!.filter((p) => p.build === build).map((p) => `${p.chains} ${p.operands} ${f(p.gflops)}`).join(", ") || "n/a";
+  console.log(`Probes (independent chains, operands: GFLOP/s): mul + add ${probes("fixed")}; relaxed madd ${probes("relaxed")}.`);
+}
+console.log("");
 for (const direction of ["forward", "dx", "dw", "db", "step"]) {
   const work = direction === "db" ? "GFLOP/s of the adds" : direction === "step" ? "GFLOP/s, 3 convolutions' FLOPs" : "GFLOP/s";
   console.log(`#### ${direction} (${work}; in brackets: our relaxed build's speed ÷ the peer's${threaded.length ? "; threads: speed-up over one thread" : ""})\n`);

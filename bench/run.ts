@@ -2,19 +2,21 @@
 
 import v8 from "node:v8";
 import os from "node:os";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { createRequire } from "node:module";
 import { LAYERS, layerFlops, outputSize, type BenchLayer } from "./lib/layers.js";
 import { Random } from "../js/core/random.js";
 import { measure, type Timing } from "./lib/timing.js";
-import { measureCeiling } from "./lib/ceiling.js";
+import { measureCeiling, probesText } from "./lib/ceiling.js";
 import { renderChart } from "./lib/chart.js";
 import { DIRECTIONS, type Direction, type LayerData, type Peer } from "./peers/peer.js";
 import { wasmConv2dPeer } from "./peers/wasm-conv2d.js";
 import { naiveJsPeer } from "./peers/naive-js.js";
 import { tfjsPeer } from "./peers/tfjs.js";
 import { onnxRuntimeWebPeer } from "./peers/onnxruntime-web.js";
+import { jaxJsPeer } from "./peers/jax-js.js";
+import { pytorchPeer } from "./peers/pytorch.js";
 
 // Node 20 runs relaxed SIMD only behind this flag (Chromium, Deno and Bun need none); set before any compile.
 v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
@@ -33,7 +35,7 @@ const { values: args } = parseArgs({
   },
 });
 if (args.help) {
-  console.log(`npm run bench [-- --quick] [--layers L1,L2] [--peers tfjs-wasm,naive]
+  console.log(`npm run bench [-- --quick] [--layers L1,L2] [--peers tfjs-wasm,naive,jax,torch]
   --quick   the quick subset of layers with shorter sampling (under a minute)
   --layers  only these layers (names from bench/layers.ts)
   --peers   only these peers besides wasm-conv2d (substring match)
@@ -54,9 +56,12 @@ const peers: Peer[] = [
   tfjsPeer("wasm"),
   tfjsPeer("cpu"),
   onnxRuntimeWebPeer,
+  jaxJsPeer,
+  // Where /usr/bin/python3 imports torch; elsewhere its cells say "python3-torch not installed".
+  pytorchPeer(() => timingFor()),
 ].filter((p) => p.name.startsWith("wasm-conv2d") || !args.peers || args.peers.split(",").some((name) => p.name.includes(name)));
 const layers = LAYERS.filter((l) => (args.layers ? args.layers.split(",").includes(l.name) : !args.quick || l.quick));
-const timingFor = (peer: Peer) => args.quick
+const timingFor = (peer?: Peer) => args.quick
   ? { maxTime: 0.05, minTime: 0.01, minSamples: peer === naiveJsPeer ? 3 : 5, slowMs: 60, slowSamples: 1, onceMs: 1000 }
   : { maxTime: 0.6, minSamples: peer === naiveJsPeer ? 3 : 10, slowMs: 300, slowSamples: 2, onceMs: 1000 };
 /** The slow baselines (naive loops, tfjs-cpu) run in --quick only on layers small enough to keep it under a minute. */
@@ -85,8 +90,13 @@ const progress = (text: string) => {
 
 console.log(`wasm-conv2d bench${args.quick ? " --quick" : ""}: ${layers.length} layers × ${peers.length} implementations × ${DIRECTIONS.length} directions`);
 console.log(`${os.cpus()[0]?.model ?? "cpu"}, ${os.cpus().length} cores, Node ${process.versions.node} (V8 ${process.versions.v8}), one thread\n`);
-const ceiling = await measureCeiling(args.quick ? 0.3 : 1);
-console.log(`wasm SIMD ceiling: ${ceiling.fixed.toFixed(1)} GFLOP/s (f32x4 mul + add), ${ceiling.relaxed?.toFixed(1) ?? "n/a"} GFLOP/s (relaxed madd)\n`);
+// The probes of node tools/build.mjs --bench, each timed as the layers are (benchmark.js, median).
+const probe = (file: string) => readFile(new URL(`../build/${file}`, import.meta.url));
+const ceiling = await measureCeiling({ fixed: await probe("ceiling-simd.wasm"), relaxed: await probe("ceiling-relaxed.wasm") },
+  async (name, fn) => (await measure(name, fn, { maxTime: args.quick ? 0.2 : 1, minSamples: 10, slowMs: Infinity, slowSamples: 0 })).medianMs);
+console.log(`wasm SIMD ceiling (best probe; every share below is of it): ${ceiling.fixed.toFixed(1)} GFLOP/s (f32x4 mul + add), ${ceiling.relaxed?.toFixed(1) ?? "n/a"} GFLOP/s (relaxed madd)`);
+console.log(`  probes, GFLOP/s (independent chains, operands): mul + add: ${probesText(ceiling, "fixed")}`);
+console.log(`  relaxed madd: ${ceiling.relaxed === null ? "n/a" : probesText(ceiling, "relaxed")}\n`);
 
 const results: LayerResult[] = [];
 for (const layer of layers) {
@@ -119,12 +129,18 @@ for (const layer of layers) {
     else result.agreement[peer.name] = agreement(reference, outputs);
     for (const direction of DIRECTIONS) {
       const fn = prepared.run[direction];
+      const work = direction === "db" ? layer.N * layer.F * outputSize(layer) ** 2 : direction === "step" ? 3 * flops : flops;
+      const own = prepared.measured?.[direction];
+      if (own) {
+        cells[direction] = { ...own, rme: NaN, gflops: work / own.medianMs / 1e6 };
+        progress(`${layer.name} ${direction.padEnd(7)} ${peer.name}: ${own.medianMs.toFixed(3)} ms (${own.samples} samples, timed by the peer)`);
+        continue;
+      }
       if (!fn) {
         cells[direction] = { unsupported: prepared.unsupported[direction] ?? "not supported" };
         progress(`${layer.name} ${direction.padEnd(7)} ${peer.name}: not supported`);
         continue;
       }
-      const work = direction === "db" ? layer.N * layer.F * outputSize(layer) ** 2 : direction === "step" ? 3 * flops : flops;
       const parts = (["forward", "dx", "dw", "db"] as const).map((d) => cells[d]);
       if (direction === "step" && parts.some((c) => c?.samples === 1) && parts.every((c) => c?.medianMs !== undefined)) {
         // Its parts took seconds a call: the step is their sum, not another minute of waiting.
@@ -197,7 +213,7 @@ function printTables(all: LayerResult[]): void {
           if (!c?.gflops || !a?.gflops) return "–";
           // For our own threads column the ratio is its speed-up over one thread.
           const ratio = p.name.includes("threads") ? c.gflops / a.gflops : a.gflops / c.gflops;
-          return `${c.gflops.toFixed(1)} (${ratio.toFixed(2)}×)`;
+          return `${c.gflops.toFixed(c.gflops < 1 ? 2 : 1)} (${ratio.toFixed(2)}×)`;
         }),
       ];
     });
@@ -243,10 +259,10 @@ async function writeOutputs(all: LayerResult[]): Promise<void> {
     layers: all.map((r) => ({ ...r.layer, flopsPerDirection: r.flops, results: r.cells, agreement: r.agreement, memory: r.memory })),
   };
   await writeFile(new URL(`${name}.json`, dir), JSON.stringify(json, null, 1) + "\n");
-  const colors = ["#1f6feb", "#79b8ff", "#b0b0b0", "#f28e2b", "#e15759", "#59a14f"];
+  const colors = ["#1f6feb", "#79b8ff", "#b0b0b0", "#f28e2b", "#e15759", "#59a14f", "#b07aa1", "#9c755f"];
   const svg = renderChart({
     title: `wasm-conv2d vs peers, one thread, ${date}`,
-    subtitle: `${machine.cpu}, Node ${machine.node}; dashed: wasm SIMD ceiling (mul+add ${ceiling.fixed.toFixed(0)}, relaxed ${ceiling.relaxed?.toFixed(0) ?? "n/a"} GFLOP/s)`,
+    subtitle: `${machine.cpu}, Node ${machine.node}; dashed: wasm SIMD ceiling, best probe (mul+add ${ceiling.fixed.toFixed(0)}, relaxed ${ceiling.relaxed?.toFixed(0) ?? "n/a"} GFLOP/s)`,
     directions: ["forward", "dx", "dw", "step"],
     layers: all.map((r) => r.layer.name),
     // One thread: the threads columns are in the tables and the JSON, not in this chart.

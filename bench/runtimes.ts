@@ -1,6 +1,7 @@
-// npm run bench:runtimes: the quick layers timed in Node, Deno, Bun, Chromium and workerd; one table, an SVG chart, JSON in bench/results/.
+// npm run bench:runtimes: the quick layers timed in Node, Deno, Bun, Chromium and workerd, each beside its own SIMD ceiling; one table, an SVG chart, JSON in bench/results/.
 
 import { execFileSync, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join, relative } from "node:path";
@@ -12,6 +13,7 @@ import { CHROMIUM_PATH, chromiumAvailable, launchChromium } from "../test/browse
 import { barChartSvg } from "./lib/bar-chart.ts";
 import { DIRECTIONS, type TimingOptions, type TimingReport } from "./lib/portable-timing.ts";
 import { LAYERS } from "./lib/layers.ts";
+import { probesText } from "./lib/ceiling.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const RUNTIMES = ["node", "deno", "bun", "chromium", "workerd"] as const;
@@ -57,7 +59,9 @@ async function inChromium(dir: string, timingBundle: string): Promise<TimingRepo
     <script type="module">
       import * as api from "/dist/index.js";
       import { timeLayers } from "./${relative(dir, timingBundle)}";
-      window.report = await timeLayers(api, ${JSON.stringify(timing)});
+      const probe = async (file) => (await fetch("/build/" + file)).arrayBuffer();
+      const ceiling = { fixed: await probe("ceiling-simd.wasm"), relaxed: await probe("ceiling-relaxed.wasm") };
+      window.report = await timeLayers(api, { ...${JSON.stringify(timing)}, ceiling });
     </script>`);
     const tab = await context.newPage();
     const errors: string[] = [];
@@ -81,7 +85,8 @@ async function inWorkerd(dir: string): Promise<TimingReport> {
     modulesRoot: dir,
     modules: [
       { type: "ESModule", path: script, contents: await readFile(script, "utf8") },
-      { type: "CompiledWasm", path: join(dir, "wasm-conv2d/wasm/conv2d-simd.wasm"), contents: await readFile(join(ROOT, "build/conv2d-simd.wasm")) },
+      ...["conv2d-simd.wasm", "ceiling-simd.wasm", "ceiling-relaxed.wasm"].map((file) => (
+        { type: "CompiledWasm" as const, path: join(dir, "wasm-conv2d/wasm", file), contents: readFileSync(join(ROOT, "build", file)) })),
     ],
     compatibilityDate: "2025-01-01",
   });
@@ -128,27 +133,42 @@ async function main(): Promise<void> {
 
   const layers = LAYERS.filter((l) => l.quick).map((l) => l.name);
   const names = reports.map((r) => r.runtime.replace(/ \(.*\)$/, ""));
+  // Each runtime's layers as a share of its own ceiling, for the build it ran (db counts adds: no share).
+  const ceilingOf = (r: TimingReport) => (r.simd === "relaxed" ? r.ceiling?.relaxed : r.ceiling?.fixed) ?? null;
+  const share = (r: TimingReport, direction: string, gflops: number) => {
+    const c = ceilingOf(r);
+    return direction === "db" || !c ? "" : ` (${((100 * gflops) / c).toFixed(0)} %)`;
+  };
   const lines = [
     `| layer | direction | ${names.join(" | ")} |`,
     `| --- | --- | ${names.map(() => "---:").join(" | ")} |`,
+    `| ceiling | mul + add (best probe) | ${reports.map((r) => format(r.ceiling?.fixed ?? null)).join(" | ")} |`,
+    `| ceiling | relaxed madd (best probe) | ${reports.map((r) => format(r.ceiling?.relaxed ?? null)).join(" | ")} |`,
   ];
   for (const layer of layers) {
     for (const direction of DIRECTIONS) {
-      const cells = reports.map((r) => r.rows.find((row) => row.layer === layer && row.direction === direction));
-      lines.push(`| ${layer} | ${direction} | ${cells.map((c) => (c ? format(c.gflops) : "—")).join(" | ")} |`);
+      const cells = reports.map((r) => {
+        const row = r.rows.find((row) => row.layer === layer && row.direction === direction);
+        return row ? format(row.gflops) + share(r, direction, row.gflops) : "—";
+      });
+      lines.push(`| ${layer} | ${direction} | ${cells.join(" | ")} |`);
     }
   }
   const date = new Date().toISOString();
   const machine = `${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB`;
-  console.log(`GFLOP/s (median of ${timing.samples} samples; ${timing.simd} SIMD build), ${date}`);
+  console.log(`GFLOP/s (median of ${timing.samples} samples; ${timing.simd} SIMD build; in brackets: share of that runtime's own ceiling for the build it ran), ${date}`);
   console.log(`machine: ${machine}; load average before ${load.before.join(" ")}, after ${load.after.join(" ")}`);
   console.log(`runtimes: ${reports.map((r) => `${r.runtime} [${r.simd}, ${r.broadcast} broadcast]`).join("; ")}\n`);
   console.log(lines.join("\n"));
+  console.log("\nceiling probes (GFLOP/s; chains, operands):");
+  for (const r of reports) {
+    if (r.ceiling) console.log(`  ${r.runtime}: fixed ${probesText(r.ceiling, "fixed")}; relaxed ${r.ceiling.relaxed === null ? "n/a" : probesText(r.ceiling, "relaxed")}`);
+  }
 
   const svg = barChartSvg({
     title: `wasm-conv2d quick layers across runtimes (${timing.simd} SIMD build)`,
     unit: "GFLOP/s",
-    series: reports.map((r) => r.runtime),
+    series: reports.map((r) => `${r.runtime.replace(/ \(.*\)$/, "")}${ceilingOf(r) ? ` (ceiling ${format(ceilingOf(r))})` : ""}`),
     panels: DIRECTIONS.map((direction) => ({
       title: direction,
       groups: layers,

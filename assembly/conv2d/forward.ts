@@ -4,14 +4,15 @@ import { ConvGeometry, groupInChannels, groupOutChannels, patchSize, isPointwise
 import { gemm4x8PackedAs } from "../gemm/gemm_4x8_packed_simd";
 import { packRowPanels, packedRowPanelsBytes } from "../gemm/pack_panels";
 import { gatherColumns, gatherPanel } from "./gather";
-import { padInputRows, paddedBytes, paddedHeight, paddedOrigin, paddedWidth, writeTapOffsets } from "./padded";
+import { bandPaddedRows, padInputRows, paddedBytes, paddedWidth, writeTapOffsets } from "./padded";
 import { copyTile, TILE_BYTES } from "./tile";
 import { bandRowsFor, MIN_TASKS } from "./bands";
 
 // The GEMM form. Prepared once per call (on the calling thread): W_g (Fg × K, K = Cg·KH·KW) of every
 // group packed into 4-row panels, the groups' biases padded to whole panels, and the offset of each
 // tap in a padded input plane. Then tasks, each a band of output rows of one image and group and a
-// run of filter panels: the band's input rows are copied into a zero-padded buffer, and for every
+// run of filter panels: the band's input rows are copied into a zero-padded buffer (this thread's,
+// one band high: a whole image's copy per thread was 4× the output of a 224×224 layer), and for every
 // 8 output pixels the K × 8 panel is gathered (im2col for just those pixels, L1-resident) and
 // multiplied by each 4-filter panel. An output element is one micro-kernel call over all of K
 // whatever the tasks are, so the result does not depend on how tasks are spread over threads.
@@ -60,7 +61,7 @@ export function gemmForwardPreparedBytes(g: ConvGeometry): f64 {
 
 export function gemmForwardWorkBytes(g: ConvGeometry): f64 {
   const K = patchSize(g);
-  return <f64>K * 32 + <f64>TILE_BYTES + (isPointwise(g) ? 0 : paddedBytes(g, groupInChannels(g)));
+  return <f64>K * 32 + <f64>TILE_BYTES + (isPointwise(g) ? 0 : paddedBytes(g, groupInChannels(g), bandPaddedRows(g, rowsPerTask(g))));
 }
 
 export function gemmForwardTasks(g: ConvGeometry): i32 {
@@ -76,9 +77,9 @@ export function gemmForwardTasks(g: ConvGeometry): i32 {
   return groupWeights(g, data, group) - biasBytes(g);
 }
 
-/** Tap offsets; the caller then fills each group's weights (and biases) at groupWeights(). */
+/** Tap offsets in a band's padded buffer; the caller then fills each group's weights (and biases) at groupWeights(). */
 export function gemmForwardPrepareOffsets(g: ConvGeometry, data: usize): void {
-  writeTapOffsets(g, groupInChannels(g), paddedHeight(g) * paddedWidth(g), data);
+  writeTapOffsets(g, groupInChannels(g), bandPaddedRows(g, rowsPerTask(g)) * paddedWidth(g), data);
 }
 
 /** Packs W and the biases (bias 0 = none: zeros) for the forward pass proper. */
@@ -102,6 +103,7 @@ export function gemmForwardRun(g: ConvGeometry, data: usize, x: usize, out: usiz
   const outRowBytes = <usize>P << 2;
   const pointwise = isPointwise(g);
   const rows = rowsPerTask(g);
+  const bufferRows = bandPaddedRows(g, rows);
   const runPixels = pointwiseTaskPixels(g);
   const bands = bandCount(g);
   const chunks = filterChunks(g);
@@ -121,16 +123,18 @@ export function gemmForwardRun(g: ConvGeometry, data: usize, x: usize, out: usiz
     const packed = groupWeights(g, data, group);
     const biases = groupBias(g, data, group);
     let pixelStart = band * runPixels, pixelEnd = min(P, pixelStart + runPixels);
+    let origin: usize = 0;
     if (!pointwise) {
       const oh0 = band * rows, oh1 = min(g.outHeight, oh0 + rows);
-      padInputRows(g, xg, Cg, padded, oh0 * g.strideHeight, (oh1 - 1) * g.strideHeight + (g.kernelHeight - 1) * g.dilationHeight + 1);
+      origin = padInputRows(g, xg, Cg, padded, bufferRows, oh0 * g.strideHeight,
+        (oh1 - 1) * g.strideHeight + (g.kernelHeight - 1) * g.dilationHeight + 1);
       pixelStart = oh0 * g.outWidth;
       pixelEnd = oh1 * g.outWidth;
     }
     for (let p0 = pixelStart; p0 < pixelEnd; p0 += 8) {
       const count = min(8, pixelEnd - p0);
       if (pointwise) gatherColumns(xg, Cg, P, p0, count, panel);
-      else gatherPanel(g, paddedOrigin(padded), data, K, p0, count, panel);
+      else gatherPanel(g, origin, data, K, p0, count, panel);
       for (let f = f0; f < f1; f += 4) {
         const a = packed + (<usize>f * <usize>K << 2);
         const c = og + <usize>f * outRowBytes + (<usize>p0 << 2);

@@ -1,4 +1,4 @@
-// xp: one image's channels of a group with the zero padding written out, and the offsets of taps and pixels within it.
+// xp: a band of rows of one image's channels of a group with the zero padding written out, and the offsets of taps and pixels within it.
 
 import { ConvGeometry } from "../geometry";
 import { copyFloats, zeroFloats } from "../floats";
@@ -21,9 +21,15 @@ export const SLACK: i32 = 8;
   return g.inHeight + g.padTop + g.padBottom;
 }
 
-/** Bytes of a padded buffer for `channels` planes, slack included. */
-export function paddedBytes(g: ConvGeometry, channels: i32): f64 {
-  return (<f64>channels * <f64>paddedHeight(g) * <f64>paddedWidth(g) + <f64>(2 * SLACK)) * 4;
+/** Padded rows that `outRows` consecutive output rows read: their strided span plus the dilated kernel (at most the plane). */
+export function bandPaddedRows(g: ConvGeometry, outRows: i32): i32 {
+  const rows = min(outRows, g.outHeight);
+  return min(paddedHeight(g), (rows - 1) * g.strideHeight + (g.kernelHeight - 1) * g.dilationHeight + 1);
+}
+
+/** Bytes of a padded buffer for `channels` planes of `rows` padded rows each, slack included. */
+export function paddedBytes(g: ConvGeometry, channels: i32, rows: i32): f64 {
+  return (<f64>channels * <f64>rows * <f64>paddedWidth(g) + <f64>(2 * SLACK)) * 4;
 }
 
 /** The first plane's address inside a padded buffer that starts at `buffer`. */
@@ -32,21 +38,24 @@ export function paddedBytes(g: ConvGeometry, channels: i32): f64 {
 }
 
 /**
- * Writes only padded rows [r0, r1) of each plane (the rest of the buffer is left as it was): a task
- * that computes a band of output rows reads no others. Every read of a row outside the band lands
- * in a lane the gather masks away or never stores.
+ * Writes padded rows [r0, r1) (r0 ≥ 0) of each plane into a buffer whose planes hold `rows` padded
+ * rows, row r0 first: a task that computes a band of output rows reads no others, so its buffer
+ * holds just the band (bandPaddedRows), not the whole image. Returns where padded row 0 of the first
+ * plane would be, which the tap and pixel offsets count from (writeTapOffsets with the band's plane).
+ * Rows of the buffer past r1 − r0 are left as they were: every read of them lands in a lane the
+ * gather masks away or never stores.
  */
-export function padInputRows(g: ConvGeometry, x: usize, channels: i32, buffer: usize, r0: i32, r1: i32): void {
+export function padInputRows(g: ConvGeometry, x: usize, channels: i32, buffer: usize, rows: i32, r0: i32, r1: i32): usize {
   const H = g.inHeight, W = g.inWidth;
   const WP = paddedWidth(g), HP = paddedHeight(g);
-  const planeBytes = <usize>(HP * WP) << 2;
+  const planeBytes = <usize>(rows * WP) << 2;
   const rowBytes = <usize>WP << 2;
-  const from = max(r0, 0), to = min(r1, HP);
+  const to = min(r1, HP);
   for (let c = 0; c < channels; c++) {
     const plane = paddedOrigin(buffer) + <usize>c * planeBytes;
     const source = x + (<usize>(c * H * W) << 2);
-    for (let r = from; r < to; r++) {
-      const dst = plane + <usize>r * rowBytes;
+    for (let r = r0; r < to; r++) {
+      const dst = plane + <usize>(r - r0) * rowBytes;
       const ih = r - g.padTop;
       if (<u32>ih >= <u32>H) {
         zeroFloats(dst, WP);
@@ -59,6 +68,7 @@ export function padInputRows(g: ConvGeometry, x: usize, channels: i32, buffer: u
       zeroFloats(target + (<usize>W << 2), g.padRight);
     }
   }
+  return paddedOrigin(buffer) - <usize>r0 * rowBytes;
 }
 
 /** tapOffsets[t] = c·planeFloats + kh·dh·WP + kw·dw for the K = channels·KH·KW taps, as i32. */

@@ -4,7 +4,7 @@ import { ALGORITHM_GEMM, ALGORITHM_WINOGRAD, ConvGeometry, isDepthwise, isThinDe
 import { DIRECTION_DB, DIRECTION_DW, DIRECTION_DX, DIRECTION_FORWARD } from "../contract";
 import { gemmForwardPrepare, gemmForwardPreparedBytes, gemmForwardRun, gemmForwardTasks, gemmForwardWorkBytes } from "./forward";
 import { dxFullApplies, dxFullGeometry, dxFullPrepare, dxFullPreparedBytes, dxFullRun, dxFullTasks, dxFullWorkBytes } from "./dx_full";
-import { dxScatterPrepare, dxScatterPreparedBytes, dxScatterRun, dxScatterTasks, dxScatterWorkBytes } from "./dx_scatter";
+import { dxScatterPhases, dxScatterPrepare, dxScatterPreparedBytes, dxScatterRun, dxScatterTasks, dxScatterWorkBytes } from "./dx_scatter";
 import { dwRun, dwTasks, dwWorkBytes } from "./dw";
 import { winogradApplies, winogradPrepare, winogradPreparedBytes, winogradRun, winogradTasks, winogradWorkBytes } from "./winograd";
 import { dilatedRun, dilatedTasks, dilatedWorkBytes, isDilated } from "./dilated";
@@ -184,7 +184,7 @@ export function conv2dPlan(geometry: usize, direction: i32, plan: usize): void {
 }
 
 /**
- * Fills the prepared block for this call; returns the number of phases (1 or 2). reusable: the block
+ * Fills the prepared block for this call; returns the number of phases (1, or 2 per wave of the dx scatter). reusable: the block
  * is as the previous conv2dPrepare and its tasks left it, so a packing of the same weights may be kept.
  */
 export function conv2dPrepare(direction: i32, geometry: usize, w: usize, bias: usize, prepared: usize, reusable: bool): i32 {
@@ -246,7 +246,7 @@ function preparePath(g: ConvGeometry, path: i32, prepared: usize, w: usize, bias
     h.tasks0 = dxFullTasks(t);
   } else if (path == DX_SCATTER) {
     dxScatterPrepare(g, w, data);
-    h.phases = 2;
+    h.phases = dxScatterPhases(g);
     h.tasks0 = dxScatterTasks(g, 0);
     h.tasks1 = dxScatterTasks(g, 1);
   } else if (path == DX_DEPTHWISE_FULL || path == DX_DEPTHWISE_SCATTER) {
@@ -284,10 +284,10 @@ function bytesEqual(a: usize, b: usize, n: usize): bool {
   return true;
 }
 
-/** Tasks of a phase of a prepared call. */
+/** Tasks of a phase of a prepared call (a path with more than two phases alternates two kinds: tasks0 even, tasks1 odd). */
 export function conv2dTasks(prepared: usize, phase: i32): i32 {
   const h = header(prepared);
-  return phase == 0 ? h.tasks0 : h.tasks1;
+  return (phase & 1) == 0 ? h.tasks0 : h.tasks1;
 }
 
 /** The path conv2dPrepare chose (one of the constants above), for tests and the docs' table. */

@@ -21,9 +21,11 @@ import { gemm4x8PackedAs } from "../gemm/gemm_4x8_packed_simd";
 // output tiles. Every output is computed in one fixed order whatever the blocks and tasks are (lanes
 // never mix), so the result is the same on any number of threads.
 
-/** 8-tile panels per block: V (16·C·32 floats) and M (16·F·32 floats) stay within L2. */
-const BLOCK_PANELS: i32 = 4;
+/** 8-tile panels per block: V (16·C·16 floats) and M (16·F·16 floats) stay within L2. */
+const BLOCK_PANELS: i32 = 2;
 const BLOCK_TILES: i32 = BLOCK_PANELS * 8;
+/** 8-tile panels a task takes at most. */
+const TASK_PANELS: i32 = 16;
 /** Tasks a call is cut into at least, where it has that many 8-tile panels. */
 const MIN_TASKS: i32 = 12;
 /** Bytes of the 4×4 staging tile for input tiles that cross the image's edge. */
@@ -49,12 +51,12 @@ export function winogradApplies(g: ConvGeometry): bool {
   return (g.outWidth + 1) >> 1;
 }
 
-/** Tiles per task: whole 8-tile panels, at most four blocks, cut smaller until the call has MIN_TASKS. */
+/** Tiles per task: whole 8-tile panels, at most TASK_PANELS, cut smaller until the call has MIN_TASKS. */
 function tilesPerTask(g: ConvGeometry): i32 {
   const tiles = tileRows(g) * tileColumns(g);
   const panels = g.batch * ((tiles + 7) >> 3);
   const byCount = max(1, panels / MIN_TASKS);
-  return min(4 * BLOCK_PANELS, byCount) << 3;
+  return min(TASK_PANELS, byCount) << 3;
 }
 
 @inline function chunksPerImage(g: ConvGeometry): i32 {

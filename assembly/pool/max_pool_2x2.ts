@@ -1,9 +1,16 @@
-// y[p,i,j] = max(x[p,2i,2j], x[p,2i,2j+1], x[p,2i+1,2j], x[p,2i+1,2j+1]); dx gets dy[p,i,j] at the argmax only.
+// y[p,i,j] = max(x[p,2i,2j], x[p,2i,2j+1], x[p,2i+1,2j], x[p,2i+1,2j+1]); dx gets dy[p,i,j] at the argmax only; and the same after a ReLU, in one pass.
 
 // Backward recomputes the argmax from x instead of storing indices: one more read of x, no index
 // buffer to own. Both directions pick by the same rule, PyTorch's: the window is scanned row by row
 // and a value replaces the best so far when it is greater or NaN, so on ties the first maximum wins
 // and a NaN wins over numbers. Floor mode: an odd last row or column is never read (its dx is 0).
+//
+// ReLU fused in (maxPool(relu(x)), a ReLU layer followed by this one): the ReLU's output never exists,
+// which saves its pass over the (four times larger) input each way. The bits are those of the two
+// passes: relu is monotone, so maxPool(relu(x)) = relu(maxPool(x)) (NaN stays NaN; a window of
+// non-positive values gives +0 either way); backward, where the window's maximum is positive it is
+// at the same first position in x as in relu(x), and where it is not (or is NaN) the ReLU's gradient
+// is 0 at every position of the window, so dy goes through exactly where x at the argmax is > 0.
 
 // Where pick() found the maxima: 0–3 per lane (a global, since a function returns one value; it lives in a register).
 let pickedIndex: v128 = i32x4(0, 0, 0, 0);
@@ -37,6 +44,27 @@ let pickedIndex: v128 = i32x4(0, 0, 0, 0);
 
 // x is (planes, H, W), y is (planes, ⌊H/2⌋, ⌊W/2⌋); planes = N·C.
 export function maxPool2x2Forward(x: usize, y: usize, planes: i32, H: i32, W: i32): void {
+  poolForward(x, y, planes, H, W, false);
+}
+
+// y = maxPool2x2(relu(x)), as maxPool2x2Forward.
+export function reluMaxPool2x2Forward(x: usize, y: usize, planes: i32, H: i32, W: i32): void {
+  poolForward(x, y, planes, H, W, true);
+}
+
+// dx (planes, H, W) is fully written: dy at each window's argmax, 0 elsewhere.
+export function maxPool2x2Backward(x: usize, dy: usize, dx: usize, planes: i32, H: i32, W: i32): void {
+  poolBackward(x, dy, dx, planes, H, W, false);
+}
+
+// The gradient through maxPool2x2(relu(x)): dy at each window's argmax where x there is > 0, 0 elsewhere.
+export function reluMaxPool2x2Backward(x: usize, dy: usize, dx: usize, planes: i32, H: i32, W: i32): void {
+  poolBackward(x, dy, dx, planes, H, W, true);
+}
+
+// relu is a constant at each call site: each export compiles to its own loop, without the test.
+@inline function poolForward(x: usize, y: usize, planes: i32, H: i32, W: i32, relu: bool): void {
+  const zero = f32x4.splat(0);
   const outHeight = H >> 1, outWidth = W >> 1;
   const rowBytes = <usize>W << 2;
   for (let p = 0; p < planes; p++) {
@@ -54,21 +82,21 @@ export function maxPool2x2Forward(x: usize, y: usize, planes: i32, H: i32, W: i3
           v128.shuffle<f32>(t0, t1, 0, 2, 4, 6), v128.shuffle<f32>(t0, t1, 1, 3, 5, 7),
           v128.shuffle<f32>(b0, b1, 0, 2, 4, 6), v128.shuffle<f32>(b0, b1, 1, 3, 5, 7),
         );
-        v128.store(out + (<usize>j << 2), best);
+        v128.store(out + (<usize>j << 2), relu ? f32x4.max(best, zero) : best);
       }
       for (; j < outWidth; j++) {
         const o = <usize>j << 3;
         const tl = load<f32>(top + o), tr = load<f32>(top + o, 4);
         const bl = load<f32>(bottom + o), br = load<f32>(bottom + o, 4);
         const index = pickOne(tl, tr, bl, br);
-        store<f32>(out + (<usize>j << 2), index == 0 ? tl : index == 1 ? tr : index == 2 ? bl : br);
+        const best = index == 0 ? tl : index == 1 ? tr : index == 2 ? bl : br;
+        store<f32>(out + (<usize>j << 2), relu ? max<f32>(best, 0) : best);
       }
     }
   }
 }
 
-// dx (planes, H, W) is fully written: dy at each window's argmax, 0 elsewhere.
-export function maxPool2x2Backward(x: usize, dy: usize, dx: usize, planes: i32, H: i32, W: i32): void {
+@inline function poolBackward(x: usize, dy: usize, dx: usize, planes: i32, H: i32, W: i32, relu: bool): void {
   const outHeight = H >> 1, outWidth = W >> 1;
   const rowBytes = <usize>W << 2;
   const zero = f32x4.splat(0);
@@ -86,12 +114,13 @@ export function maxPool2x2Backward(x: usize, dy: usize, dx: usize, planes: i32, 
         const o = <usize>j << 3;
         const t0 = v128.load(top + o), t1 = v128.load(top + o, 16);
         const b0 = v128.load(bottom + o), b1 = v128.load(bottom + o, 16);
-        pick(
+        const best = pick(
           v128.shuffle<f32>(t0, t1, 0, 2, 4, 6), v128.shuffle<f32>(t0, t1, 1, 3, 5, 7),
           v128.shuffle<f32>(b0, b1, 0, 2, 4, 6), v128.shuffle<f32>(b0, b1, 1, 3, 5, 7),
         );
         const which = pickedIndex;
-        const g = v128.load(grad + (<usize>j << 2));
+        let g = v128.load(grad + (<usize>j << 2));
+        if (relu) g = v128.and(g, f32x4.gt(best, zero));
         const gtl = v128.and(g, i32x4.eq(which, i32x4.splat(0)));
         const gtr = v128.and(g, i32x4.eq(which, i32x4.splat(1)));
         const gbl = v128.and(g, i32x4.eq(which, i32x4.splat(2)));
@@ -104,8 +133,11 @@ export function maxPool2x2Backward(x: usize, dy: usize, dx: usize, planes: i32, 
       }
       for (; j < outWidth; j++) {
         const o = <usize>j << 3;
-        const index = pickOne(load<f32>(top + o), load<f32>(top + o, 4), load<f32>(bottom + o), load<f32>(bottom + o, 4));
-        const g = load<f32>(grad + (<usize>j << 2));
+        const tl = load<f32>(top + o), tr = load<f32>(top + o, 4);
+        const bl = load<f32>(bottom + o), br = load<f32>(bottom + o, 4);
+        const index = pickOne(tl, tr, bl, br);
+        const best = index == 0 ? tl : index == 1 ? tr : index == 2 ? bl : br;
+        const g: f32 = relu && !(best > 0) ? 0 : load<f32>(grad + (<usize>j << 2));
         store<f32>(dtop + o, index == 0 ? g : 0);
         store<f32>(dtop + o, index == 1 ? g : 0, 4);
         store<f32>(dbottom + o, index == 2 ? g : 0);

@@ -1,6 +1,7 @@
-// Times the quick layers in whatever runtime runs it (performance.now, warm-up, median of samples): forward, dx, dw, db and a full step.
+// Times the quick layers in whatever runtime runs it (performance.now, warm-up, median of samples): forward, dx, dw, db and a full step, beside that runtime's own SIMD ceiling.
 
 import type * as Api from "../../dist/index.js";
+import { measureCeiling, type Ceiling, type CeilingModules } from "./ceiling.ts";
 import { LAYERS, inputShape, weightShape, layerOptions, layerFlops, outputSize, type BenchLayer } from "./layers.ts";
 import { runtimeName } from "./runtime-name.ts";
 
@@ -24,6 +25,8 @@ export interface TimingReport {
   broadcast: string;
   samples: number;
   rows: TimingRow[];
+  /** This runtime's own ceiling (bench/lib/ceiling.ts), where the caller handed over its modules. */
+  ceiling?: Ceiling;
 }
 
 export interface TimingOptions {
@@ -42,6 +45,8 @@ export interface TimingOptions {
    * (js/core/features.ts), or "load" or "shuffle" forced (an internal switch), to time the other.
    */
   broadcast?: "engine" | "load" | "shuffle";
+  /** The ceiling probes' modules (build/ceiling-*.wasm): read, fetched or imported by whoever runs this. */
+  ceiling?: CeilingModules;
   /** Called after each measurement (a page shows progress). */
   onRow?: (row: TimingRow) => void;
 }
@@ -93,6 +98,8 @@ export function measure(fn: () => void, samples: number, minSampleMs: number): {
  */
 export async function timeLayers(api: typeof Api, options: TimingOptions = {}): Promise<TimingReport> {
   const { layers = LAYERS.filter((l) => l.quick), samples = 7, minSampleMs = 25, wasm, simd = "fixed", broadcast = "engine", onRow } = options;
+  // First, before the layers' memory exists: the same timing rule as the layers' (median of samples).
+  const ceiling = options.ceiling ? await measureCeiling(options.ceiling, (_name, fn) => measure(fn, samples, minSampleMs).ms) : undefined;
   const runtime = await api.init(wasm === undefined ? { simd } : { simd, wasm });
   const internal = runtime as unknown as { broadcast: string; useBroadcast(form: string): void };
   if (broadcast !== "engine") internal.useBroadcast(broadcast);
@@ -131,5 +138,5 @@ export async function timeLayers(api: typeof Api, options: TimingOptions = {}): 
     }
     for (const t of [x, w, b, dy]) t.dispose();
   }
-  return { runtime: runtimeName(), simd: runtime.simd, broadcast: internal.broadcast, samples, rows };
+  return { runtime: runtimeName(), simd: runtime.simd, broadcast: internal.broadcast, samples, rows, ...(ceiling ? { ceiling } : {}) };
 }

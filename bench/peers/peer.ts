@@ -18,6 +18,8 @@ export interface LayerData {
 /** A layer set up in one implementation: what it can run, what it cannot (and why), and its results in NCHW. */
 export interface PreparedLayer {
   run: Partial<Record<Direction, () => unknown>>;
+  /** Directions the implementation timed itself, with the bench's rule (a child process: PyTorch). */
+  measured?: Partial<Record<Direction, { medianMs: number; samples: number }>>;
   unsupported: Partial<Record<Direction, string>>;
   /** The forward output (and dx, dw where run) in NCHW / FCHW, to check the peers agree with us. */
   results(): Promise<Partial<Record<"forward" | "dx" | "dw", Float32Array>>>;

@@ -72,17 +72,19 @@ export function describeRuntime(runtime) {
 /**
  * Runs train(callbacks) (lenet.mjs's train or resnet.mjs's trainResNet, bound to its data and
  * options) with a progress bar on a terminal and a line per epoch, then prints the summary lines:
- * "training time: … (X s per epoch; …)" and, last, "test accuracy: NN.NN%". Returns train's result.
+ * "training time: … (X s per epoch; …)" (the training steps alone, as trainer.mjs times them) and,
+ * last, "test accuracy: NN.NN%". Returns train's result.
  */
 export function trainWithReport(epochs, train) {
   const bar = process.stdout.isTTY ? progressBar : () => {};
-  let trainingSeconds = 0, forwardSeconds = 0, backwardSeconds = 0, evaluationSeconds = 0;
+  let trainingSeconds = 0, forwardSeconds = 0, backwardSeconds = 0, dataSeconds = 0, evaluationSeconds = 0;
   const result = train({
     onBatch: ({ epoch, batch, batches, loss }) => bar(epoch, epochs, batch, batches, loss),
     onEpoch: (r) => {
       trainingSeconds += r.seconds;
       forwardSeconds += r.convForwardSeconds;
       backwardSeconds += r.convBackwardSeconds;
+      dataSeconds += r.dataSeconds ?? 0;
       evaluationSeconds += r.evaluationSeconds;
       if (process.stdout.isTTY) process.stdout.write("\r\x1b[K");
       console.log(`epoch ${String(r.epoch).padStart(2)}/${epochs}  loss ${r.loss.toFixed(4)}  ` +
@@ -92,7 +94,7 @@ export function trainWithReport(epochs, train) {
   });
   console.log(`\ntraining time: ${trainingSeconds.toFixed(1)} s (${(trainingSeconds / epochs).toFixed(2)} s per epoch; ` +
     `conv forward ${share(forwardSeconds, trainingSeconds)}, conv backward ${share(backwardSeconds, trainingSeconds)} of it), ` +
-    `plus ${evaluationSeconds.toFixed(1)} s evaluating on the test digits`);
+    `plus ${dataSeconds.toFixed(1)} s drawing the batches and ${evaluationSeconds.toFixed(1)} s evaluating on the test digits`);
   return result;
 }
 

@@ -8,8 +8,10 @@ import { IMAGE_SIZE, PIXELS, epochBatches } from "./data.mjs";
  * mode, then back to training). lrAt(epoch, step) gives the learning rate of each step (epoch from 1,
  * step from 0 across the run). Calls onBatch({ epoch, batch, batches, loss }) after every step and
  * onEpoch({ epoch, loss, trainAccuracy, testAccuracy, seconds, convForwardSeconds, convBackwardSeconds,
- * evaluationSeconds }) after every epoch: seconds and the conv times (from timers, which the model's
- * timed layers fill in ms) cover the training steps alone. Synchronous; returns the history.
+ * dataSeconds, evaluationSeconds }) after every epoch: seconds and the conv times (from timers, which
+ * the model's timed layers fill in ms) cover the training steps alone — from the batch's upload to
+ * the optimiser's step, as PyTorch's anchor (../shared/anchors/lenet.py) times its own; dataSeconds is
+ * the time spent drawing and shifting the batches in JS, outside the steps. Synchronous; returns the history.
  */
 export function trainModel(model, data, { epochs, batchSize, seed, maxShift, trainSize, lr }, lrAt, timers, { onBatch = () => {}, onEpoch = () => {} } = {}) {
   const size = Math.min(trainSize, data.train.count);
@@ -20,8 +22,9 @@ export function trainModel(model, data, { epochs, batchSize, seed, maxShift, tra
     for (let epoch = 1; epoch <= epochs; epoch++) {
       timers.forward = timers.backward = 0;
       const start = performance.now();
-      let lossSum = 0, correct = 0;
+      let lossSum = 0, correct = 0, stepMs = 0;
       for (const batch of epochBatches(data.train, { trainSize: size, batchSize, seed, epoch, maxShift })) {
+        const stepStart = performance.now();
         optimizer.lr = lrAt(epoch, step++);
         const { loss, hits } = scope(() => {
           const x = tensor(batch.images, [batch.count, 1, IMAGE_SIZE, IMAGE_SIZE]);
@@ -33,17 +36,18 @@ export function trainModel(model, data, { epochs, batchSize, seed, maxShift, tra
           optimizer.step();
           return { loss, hits };
         });
+        stepMs += performance.now() - stepStart;
         lossSum += loss * batch.count;
         correct += hits;
         onBatch({ epoch, batch: batch.index + 1, batches: batch.batches, loss });
       }
-      const seconds = (performance.now() - start) / 1000;
+      const seconds = stepMs / 1000, dataSeconds = (performance.now() - start - stepMs) / 1000;
       const convForwardSeconds = timers.forward / 1000, convBackwardSeconds = timers.backward / 1000;
       const evaluationStart = performance.now();
       const testAccuracy = evaluate(model, data.test);
       const record = {
         epoch, loss: lossSum / size, trainAccuracy: correct / size, testAccuracy,
-        seconds, convForwardSeconds, convBackwardSeconds, evaluationSeconds: (performance.now() - evaluationStart) / 1000,
+        seconds, convForwardSeconds, convBackwardSeconds, dataSeconds, evaluationSeconds: (performance.now() - evaluationStart) / 1000,
       };
       history.push(record);
       onEpoch(record);

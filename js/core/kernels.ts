@@ -36,6 +36,9 @@ export interface KernelExports {
   mseLoss(pred: number, target: number, grad: number, count: number): number;
   maxPool2x2Forward(x: number, y: number, planes: number, height: number, width: number): void;
   maxPool2x2Backward(x: number, dy: number, dx: number, planes: number, height: number, width: number): void;
+  /** maxPool2x2Forward of relu(x), and its backward (dx also 0 where x ≤ 0): a ReLU and the pool in one pass. */
+  reluMaxPool2x2Forward(x: number, y: number, planes: number, height: number, width: number): void;
+  reluMaxPool2x2Backward(x: number, dy: number, dx: number, planes: number, height: number, width: number): void;
   linearForward(x: number, w: number, bias: number, y: number, batch: number, inFeatures: number, outFeatures: number): void;
   linearDx(dy: number, w: number, dx: number, batch: number, inFeatures: number, outFeatures: number): void;
   linearDw(dy: number, x: number, dw: number, batch: number, inFeatures: number, outFeatures: number, accumulate: number): void;
@@ -100,7 +103,7 @@ export type BroadcastName = keyof typeof BroadcastForm;
  * is added, removed or changes its arguments (test/core/init.test.ts checks that the module exports
  * everything KernelExports names, so a forgotten bump fails there).
  */
-const ABI_VERSION = 5;
+const ABI_VERSION = 6;
 
 /**
  * ERR_INIT unless the module agrees with this API on the contract: its kernels' version, the

@@ -155,6 +155,11 @@ export abstract class ParameterFreeLayer extends LayerBase {
     return inputGrad ? this.gradient(dy, x, where) : null;
   }
 
+  /** @internal Keeps x as the input of a forward() a container ran in this layer's stead (Sequential's fused ReLU → MaxPool2x2). */
+  _keepInput(x: Tensor): void {
+    this.input = x;
+  }
+
   parameters(): Parameter[] {
     return [];
   }

@@ -1,4 +1,4 @@
-// maxPool2x2 and maxPool2x2Backward (2×2 windows, stride 2, floor mode; the first maximum wins) and the MaxPool2x2 layer.
+// maxPool2x2 and maxPool2x2Backward (2×2 windows, stride 2, floor mode; the first maximum wins) and the MaxPool2x2 layer, which can also run the ReLU before it.
 
 import { ErrorCode, fail } from "../core/errors.js";
 import { requireGradShape, requireRank } from "../core/checks.js";
@@ -38,18 +38,19 @@ function outputShape(xShape: readonly number[], where: string, argument: string)
   return [n, c, Math.floor(h / 2), Math.floor(w / 2)];
 }
 
-function poolForward(x: Tensor, where: string): Tensor {
+function poolForward(x: Tensor, where: string, relu = false): Tensor {
   const runtime = runtimeOf(x, where, "x");
   const xAddress = tensorAddress(x, runtime, where, "x");
   requireRank(x, 4, "[N, C, H, W]", where, "x");
   const shape = outputShape(x.shape, where, "x");
   const [n, c, h, w] = x.shape as [number, number, number, number];
   const y = allocateTensor(runtime, shape, where);
-  runKernel([y], () => runtime.kernels.maxPool2x2Forward(xAddress, y._address, n * c, h, w));
+  const k = runtime.kernels;
+  runKernel([y], () => (relu ? k.reluMaxPool2x2Forward(xAddress, y._address, n * c, h, w) : k.maxPool2x2Forward(xAddress, y._address, n * c, h, w)));
   return y;
 }
 
-function poolGradient(dy: Tensor, x: Tensor, where: string): Tensor {
+function poolGradient(dy: Tensor, x: Tensor, where: string, relu = false): Tensor {
   const runtime = runtimeOf(dy, where, "dy");
   const dyAddress = tensorAddress(dy, runtime, where, "dy");
   const xAddress = tensorAddress(x, runtime, where, "x");
@@ -57,13 +58,37 @@ function poolGradient(dy: Tensor, x: Tensor, where: string): Tensor {
   requireGradShape(dy, outputShape(x.shape, where, "x"), where);
   const [n, c, h, w] = x.shape as [number, number, number, number];
   const dx = allocateTensor(runtime, x.shape, where);
-  runKernel([dx], () => runtime.kernels.maxPool2x2Backward(xAddress, dyAddress, dx._address, n * c, h, w));
+  const k = runtime.kernels;
+  runKernel([dx], () => (relu
+    ? k.reluMaxPool2x2Backward(xAddress, dyAddress, dx._address, n * c, h, w)
+    : k.maxPool2x2Backward(xAddress, dyAddress, dx._address, n * c, h, w)));
   return dx;
 }
 
 /** The 2×2, stride-2 max-pooling layer (nn.MaxPool2d(2)): no parameters; keeps its input for backward. */
 export class MaxPool2x2 extends ParameterFreeLayer {
+  /** Whether the kept input is that of a ReLU before this pool (_forwardAfterRelu), not this pool's own. */
+  private readonly kept: { afterRelu: boolean };
+
   constructor() {
-    super("MaxPool2x2", poolForward, poolGradient);
+    const kept = { afterRelu: false };
+    super("MaxPool2x2", (x, where) => {
+      const y = poolForward(x, where);
+      kept.afterRelu = false;
+      return y;
+    }, (dy, x, where) => poolGradient(dy, x, where, kept.afterRelu));
+    this.kept = kept;
+  }
+
+  /**
+   * @internal maxPool2x2(relu(x)) in one pass, the ReLU's output never made: how Sequential runs a
+   * ReLU followed by this pool (the same bits as the two layers; assembly/pool/max_pool_2x2.ts says
+   * why). Keeps x: backward() then gives dL/dx through both, the ReLU's mask included.
+   */
+  _forwardAfterRelu(x: Tensor): Tensor {
+    const y = poolForward(x, "MaxPool2x2.forward", true);
+    this.kept.afterRelu = true;
+    this._keepInput(x);
+    return y;
   }
 }

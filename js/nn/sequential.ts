@@ -1,8 +1,10 @@
-// Sequential: layers run in order; backward in reverse; parameters, zeroGrad and dispose over all of them.
+// Sequential: layers run in order (a ReLU then a MaxPool2x2 in one pass); backward in reverse; parameters, zeroGrad and dispose over all of them.
 
 import { ErrorCode, describe, fail } from "../core/errors.js";
-import { keep, type Tensor } from "../core/tensor.js";
+import { keep, runtimeOf, type Tensor } from "../core/tensor.js";
+import { ReLU } from "./activations.js";
 import { LayerBase, inLayer, type Layer, type Parameter } from "./layer.js";
+import { MaxPool2x2 } from "./max-pool.js";
 import { prefixedState } from "./state.js";
 
 const LAYER_METHODS = ["forward", "backward", "parameters", "zeroGrad", "dispose"] as const;
@@ -11,12 +13,18 @@ const LAYER_METHODS = ["forward", "backward", "parameters", "zeroGrad", "dispose
  * A chain of layers (nn.Sequential). It owns the activations between its layers: each forward() frees
  * the previous call's, so a training loop leaks nothing even without scope(). The input and the
  * returned output belong to the caller; the input must stay alive until backward(). An error inside
- * a layer names its index and the layer.
+ * a layer names its index and the layer. A ReLU directly followed by a MaxPool2x2 (those classes
+ * themselves, not subclasses) runs as one kernel each way, the pool's, with the same bits as the two
+ * layers but without the ReLU's output: both keep the ReLU's input, so that their own backward()
+ * after this forward() still works, the pool's then giving the gradient through both (already
+ * masked by the ReLU, whose backward leaves it as it is).
  */
 export class Sequential extends LayerBase {
   protected readonly kind = "Sequential";
   readonly layers: readonly Layer[];
   private activations: Tensor[] = [];
+  /** fused[i]: layers[i] is a ReLU and layers[i + 1] a MaxPool2x2, run as one. */
+  private readonly fused: readonly boolean[];
 
   constructor(layers: readonly Layer[]) {
     super();
@@ -28,18 +36,21 @@ export class Sequential extends LayerBase {
       if (missing) fail(ErrorCode.INVALID_OPTION, where, `layers[${i}]`, `a layer (with ${LAYER_METHODS.join(", ")})`, `${describe(layer)} without ${missing}()`);
     });
     this.layers = Object.freeze([...layers]);
+    this.fused = this.layers.map((layer, i) =>
+      i + 1 < this.layers.length && Object.getPrototypeOf(layer) === ReLU.prototype && Object.getPrototypeOf(this.layers[i + 1]) === MaxPool2x2.prototype);
   }
 
   forward(x: Tensor): Tensor {
     this.freeActivations();
     let current = x;
     try {
-      this.layers.forEach((layer, i) => {
-        const next = inLayer("Sequential.forward", `layers[${i}]`, layer, () => layer.forward(current));
+      for (let i = 0; i < this.layers.length; i++) {
+        const layer = this.layers[i]!, input = current;
+        const next = this.fused[i] ? this.pairForward(i++, input) : inLayer("Sequential.forward", `layers[${i}]`, layer, () => layer.forward(input));
         // A layer may hand its input straight back (an identity); then it is still on its way out.
         if (!Object.is(current, x) && next !== current) this.activations.push(keep(current));
         current = next;
-      });
+      }
     } catch (error) {
       // Object.is: an x of NaN is still the caller's (NaN !== NaN), not an activation to free.
       if (!Object.is(current, x)) current.dispose();
@@ -59,16 +70,28 @@ export class Sequential extends LayerBase {
     for (let i = this.layers.length - 1; i >= 0; i--) {
       const incoming: Tensor = grad!;
       const layer = this.layers[i]!;
+      // The pool of a fused pair: its gradient is the ReLU's too, so the ReLU's backward is skipped.
+      const first = i > 0 && this.fused[i - 1] ? i - 1 : i;
       let outgoing: Tensor | null = null;
       try {
-        outgoing = inLayer("Sequential.backward", `layers[${i}]`, layer, () => layer.backward(incoming, { inputGrad: i > 0 || inputGrad }));
+        outgoing = inLayer("Sequential.backward", `layers[${i}]`, layer, () => layer.backward(incoming, { inputGrad: first > 0 || inputGrad }));
       } finally {
         // Freed on success and on error alike, unless a layer handed it straight back.
         if (!Object.is(incoming, dy) && outgoing !== incoming) incoming.dispose();
       }
       grad = outgoing;
+      i = first;
     }
     return grad;
+  }
+
+  /** maxPool2x2(relu(x)) for the pair at i, i + 1, by the pool; x is checked first as the ReLU would. */
+  private pairForward(i: number, x: Tensor): Tensor {
+    const relu = this.layers[i] as ReLU, pool = this.layers[i + 1] as MaxPool2x2;
+    inLayer("Sequential.forward", `layers[${i}]`, relu, () => runtimeOf(x, "ReLU.forward", "x"));
+    const y = inLayer("Sequential.forward", `layers[${i + 1}]`, pool, () => pool._forwardAfterRelu(x));
+    relu._keepInput(x);
+    return y;
   }
 
   /** Every layer gets the mode (those of your own that have train()). */

@@ -159,6 +159,10 @@ describe.each(BUILDS.flatMap((build) => (["load", "shuffle"] as const).map((form
     expect(check(runtime, { ...base, H: 6, W: 40, KH: 3, KW: 3, pad: 2, dilationW: 2, groups: 1 })).toBeNull();
     // dx: the stride-1 full correlation (padding within the kernel's span) and the scatter (wider padding, strides).
     expect(check(runtime, { ...base, KH: 3, KW: 3, pad: { top: 3, bottom: 0, left: 1, right: 1 }, groups: 1 })).toBeNull();
+    // The scatter in waves (dx over 256 KiB): five images, two per wave, the last wave one image.
+    expect(check(runtime, { ...base, N: 5, C: 8, H: 50, W: 50, F: 4, KH: 3, KW: 3, pad: 1, strideH: 2, strideW: 2, groups: 1 })).toBeNull();
+    // Forward bands of several rows (a band-high padded buffer), stride 2 and dilation: 3 images, 21×30 outputs.
+    expect(check(runtime, { ...base, N: 3, C: 5, H: 44, W: 62, F: 7, KH: 3, KW: 3, pad: 2, strideH: 2, strideW: 2, dilationH: 2, groups: 1 })).toBeNull();
     // Depthwise (one input channel per group): stride 1 sweeps dx, stride 2 and wide padding scatter it.
     const depthwise = { ...base, C: 4, F: 8, groups: 4, KH: 3, KW: 3, H: 9, W: 19 };
     expect(check(runtime, { ...depthwise, pad: 1 })).toBeNull();

@@ -48,6 +48,7 @@ const CASES: { name: string; x: number[]; w: number[]; options: Conv2dOptions }[
   { name: "dilation 2, 16 channels (auto: Winograd over the input's phases, forward and dx)", x: [2, 16, 19, 18], w: [16, 16, 3, 3], options: { pad: 2, dilation: 2 } },
   { name: "Winograd forced, odd sizes, uneven pads (tiles at every edge, tasks ending mid-image)", x: [3, 5, 23, 19], w: [7, 5, 3, 3], options: { pad: { top: 2, bottom: 0, left: 1, right: 2 }, algorithm: "winograd" } },
   { name: "stride 2 (dx scatter in bands, two phases)", x: [1, 12, 40, 40], w: [20, 12, 3, 3], options: { pad: 1, stride: 2 } },
+  { name: "stride 2 over 5 images (dx scatter in three waves of two phases, the last wave one image)", x: [5, 8, 50, 50], w: [12, 8, 3, 3], options: { pad: 1, stride: 2 } },
   { name: "groups 2, dilation 2, asymmetric pad", x: [2, 8, 30, 26], w: [16, 4, 3, 3], options: { pad: { top: 2, bottom: 1, left: 2, right: 2 }, dilation: 2, groups: 2 } },
   { name: "depthwise", x: [2, 32, 40, 40], w: [32, 1, 3, 3], options: { pad: 1, groups: 32 } },
   { name: "1×1 with 1,500 pixels (dw over two chunks)", x: [1, 32, 30, 50], w: [40, 32, 1, 1], options: {} },
