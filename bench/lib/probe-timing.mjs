@@ -3,6 +3,8 @@
 // K = 256 taps, 4 A panels (16 KiB) and one B panel (8 KiB): 24 KiB, inside a 32 KiB L1 data cache.
 const K = 256, PANELS = 4;
 const A = 1024, B = A + PANELS * K * 16, C = B + K * 32;
+/** The ceiling probe's buffer, after the tile: 0.5s, as bench/wasm/ceiling.ts expects. */
+const RING = C + 1024;
 /** Calls of one kernel in a row: a run that sleeps between calls is preempted more often on a busy machine. */
 const RUN = 10;
 
@@ -24,6 +26,7 @@ export async function probe(module, { samples = 300, minSampleMs = 1 } = {}) {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
     values[i] = s / 2147483648 - 1;
   }
+  new Float32Array(e.memory.buffer, RING, e.PROBE_BUFFER_BYTES.value / 4).fill(0.5);
   const tile = () => Array.from(new Float32Array(e.memory.buffer, C, 32));
   e.microKernelLoop(K, PANELS, 1, A, B, C);
   const loaded = tile();
@@ -31,7 +34,8 @@ export async function probe(module, { samples = 300, minSampleMs = 1 } = {}) {
   const sameBits = tile().every((v, i) => Object.is(v, loaded[i]));
 
   const kernels = {
-    ceiling: (n) => { e.ceiling(n * 4096, 1024); return e.ceilingFlops(n * 4096); },
+    // 8 chains, each fed by a load from a moving pointer (bench/wasm/ceiling.ts): the probe a kernel's loop resembles.
+    ceiling: (n) => { e.probeLoads8(n * 4096, RING); return e.probeFlops(n * 4096, 8); },
     "micro-kernel (load broadcast)": (n) => e.microKernelLoop(K, PANELS, n, A, B, C),
     "micro-kernel (shuffle broadcast)": (n) => e.microKernelShuffleLoop(K, PANELS, n, A, B, C),
   };

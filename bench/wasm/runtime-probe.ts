@@ -2,7 +2,7 @@
 
 import { gemm4x8PackedShuffle } from "../../assembly/gemm/gemm_4x8_packed_simd";
 export { microKernelLoop } from "./micro-kernel";
-export { ceiling, ceilingFlops } from "./ceiling";
+export { probeLoads8, probeFlops, PROBE_BUFFER_BYTES } from "./ceiling";
 
 // The kernel's shuffle form itself (assembly/gemm/gemm_4x8_packed_simd.ts), which the API runs in
 // Deno, Bun and workerd: A's four values in one v128 load, broadcast by lane shuffles, 3 memory
