@@ -1,7 +1,10 @@
 // The module's exports: conv2d planned, prepared and run in tasks, the training layers' kernels, and the API contract.
 
 export { conv2dPlan, conv2dPrepare, conv2dTasks, conv2dPath, conv2dRun } from "./conv2d/plan";
-export { ABI_VERSION, DIRECTION_FORWARD, DIRECTION_DX, DIRECTION_DW, DIRECTION_DB, PLAN_BYTES, GEOMETRY_BYTES } from "./contract";
+export {
+  ABI_VERSION, DIRECTION_FORWARD, DIRECTION_DX, DIRECTION_DW, DIRECTION_DB, PLAN_BYTES, GEOMETRY_BYTES, BROADCAST_LOAD, BROADCAST_SHUFFLE,
+} from "./contract";
+export { setBroadcastForm } from "./conv2d/broadcast";
 
 // Where the module's own static data ends: the API's allocator owns everything above it.
 export function heapBase(): usize {

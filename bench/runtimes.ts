@@ -28,6 +28,8 @@ const timing: TimingOptions = {
   samples: Number(argument("samples") ?? 7),
   minSampleMs: Number(argument("min-sample-ms") ?? 25),
   simd: (argument("simd") ?? "fixed") as "fixed" | "auto",
+  // --broadcast=load or shuffle times every engine on that micro-kernel form; by default each runs its own.
+  broadcast: (argument("broadcast") ?? "engine") as "engine" | "load" | "shuffle",
 };
 
 /** Runs a command in the repository root and resolves with the JSON after `prefix` in its output. */
@@ -156,7 +158,7 @@ async function main(): Promise<void> {
   const machine = `${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB`;
   console.log(`GFLOP/s (median of ${timing.samples} samples; ${timing.simd} SIMD build; in brackets: share of that runtime's own ceiling for the build it ran), ${date}`);
   console.log(`machine: ${machine}; load average before ${load.before.join(" ")}, after ${load.after.join(" ")}`);
-  console.log(`runtimes: ${reports.map((r) => `${r.runtime} [${r.simd}]`).join("; ")}\n`);
+  console.log(`runtimes: ${reports.map((r) => `${r.runtime} [${r.simd}, ${r.broadcast} broadcast]`).join("; ")}\n`);
   console.log(lines.join("\n"));
   console.log("\nceiling probes (GFLOP/s; chains, operands):");
   for (const r of reports) {

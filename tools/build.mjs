@@ -70,4 +70,9 @@ if (process.argv.includes("--bench")) {
       execFileSync(bin("asc"), ["bench/wasm/ceiling.ts", "-O3", "--enable", features, "--runtime", "stub", "-o", file], { cwd: ROOT, stdio: ["ignore", 2, 2] });
     });
   }
+  // The cross-runtime reproduction (npm run bench:probe): two pages of memory hold its panels.
+  step("build/runtime-probe.wasm", [...ceilingInputs, ...filesUnder("assembly/gemm"), "assembly/simd.ts"], ["build/runtime-probe.wasm"], () => {
+    execFileSync(bin("asc"), ["bench/wasm/runtime-probe.ts", "-O3", "--enable", "simd", "--runtime", "stub", "--initialMemory", "2", "-o", "build/runtime-probe.wasm"],
+      { cwd: ROOT, stdio: ["ignore", 2, 2] });
+  });
 }

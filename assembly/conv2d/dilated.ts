@@ -54,7 +54,7 @@ function phaseGeometry(g: ConvGeometry, rows: i32, columns: i32, dst: usize): Co
 }
 
 /** Tasks [t0, t1): one image's phase each; work is dilatedWorkBytes of this thread's scratch. */
-export function dilatedRun(g: ConvGeometry, data: usize, x: usize, out: usize, work: usize, t0: i32, t1: i32): void {
+export function dilatedRun(g: ConvGeometry, data: usize, x: usize, out: usize, work: usize, t0: i32, t1: i32, form: i32): void {
   const dh = g.dilationHeight, dw = g.dilationWidth, phases = dh * dw;
   const C = g.inChannels, F = g.outChannels, H = g.inHeight, W = g.inWidth, Ho = g.outHeight, Wo = g.outWidth;
   const inImage = <usize>C * <usize>(H * W) << 2, outImage = <usize>F * <usize>(Ho * Wo) << 2;
@@ -83,7 +83,7 @@ export function dilatedRun(g: ConvGeometry, data: usize, x: usize, out: usize, w
         }
       }
     }
-    winogradRun(s, data, xs, outs, rest, 0, winogradTasks(s));
+    winogradRun(s, data, xs, outs, rest, 0, winogradTasks(s), form);
     // The phase's outputs to rows i·dh + a, columns j·dw + b.
     const on = out + <usize>n * outImage;
     let src = outs;

@@ -71,6 +71,6 @@ export function dxFullTasks(t: ConvGeometry): i32 {
   return gemmForwardTasks(t);
 }
 
-export function dxFullRun(t: ConvGeometry, data: usize, dy: usize, dx: usize, work: usize, t0: i32, t1: i32): void {
-  gemmForwardRun(t, data, dy, dx, work, t0, t1);
+export function dxFullRun(t: ConvGeometry, data: usize, dy: usize, dx: usize, work: usize, t0: i32, t1: i32, form: i32): void {
+  gemmForwardRun(t, data, dy, dx, work, t0, t1, form);
 }

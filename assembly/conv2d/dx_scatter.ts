@@ -1,7 +1,7 @@
 // dx by col2im: dcol = w_gᵀ · dy_g a 4-tap × 8-pixel tile at a time, scattered into padded band buffers, then the bands summed and cropped.
 
 import { ConvGeometry, groupInChannels, groupOutChannels, patchSize } from "../geometry";
-import { gemm4x8Packed } from "../gemm/gemm_4x8_packed_simd";
+import { gemm4x8PackedAs } from "../gemm/gemm_4x8_packed_simd";
 import { packRowPanels, packedRowPanelsBytes } from "../gemm/pack_panels";
 import { paddedWidth, writeTapOffsets, SLACK } from "./padded";
 import { gatherColumns } from "./gather";
@@ -146,13 +146,13 @@ export function dxScatterTasks(g: ConvGeometry, phase: i32): i32 {
 }
 
 /** Even phases: bands of output rows scattered into their own padded buffers. Odd: bands summed and cropped into dx. */
-export function dxScatterRun(g: ConvGeometry, phase: i32, data: usize, dy: usize, dx: usize, work: usize, t0: i32, t1: i32): void {
+export function dxScatterRun(g: ConvGeometry, phase: i32, data: usize, dy: usize, dx: usize, work: usize, t0: i32, t1: i32, form: i32): void {
   const firstSlice = (phase >> 1) * slicesPerWave(g);
-  if ((phase & 1) == 0) scatterBands(g, firstSlice, data, dy, work, t0, t1);
+  if ((phase & 1) == 0) scatterBands(g, firstSlice, data, dy, work, t0, t1, form);
   else reduceBands(g, firstSlice, data, dx, t0, t1);
 }
 
-function scatterBands(g: ConvGeometry, firstSlice: i32, data: usize, dy: usize, work: usize, t0: i32, t1: i32): void {
+function scatterBands(g: ConvGeometry, firstSlice: i32, data: usize, dy: usize, work: usize, t0: i32, t1: i32, form: i32): void {
   const Fg = groupOutChannels(g), K = patchSize(g);
   const P = g.outHeight * g.outWidth;
   const WP = paddedWidth(g);
@@ -186,7 +186,7 @@ function scatterBands(g: ConvGeometry, firstSlice: i32, data: usize, dy: usize, 
       const count = min(8, pixelEnd - p0);
       gatherColumns(dyg, Fg, P, p0, count, panel);
       for (let k0 = kStart; k0 < kEnd; k0 += 4) {
-        gemm4x8Packed(Fg, packedA + (<usize>k0 * <usize>Fg << 2), panel, tile, 32, 0);
+        gemm4x8PackedAs(form, Fg, packedA + (<usize>k0 * <usize>Fg << 2), panel, tile, 32, 0);
         scatterTile(g, tile, tapOffsets, k0, min(kEnd, k0 + 4), p0, count, origin);
       }
     }

@@ -1,7 +1,7 @@
 // out[n,f,i,j] = b[f] + Σ_{c,kh,kw} x[n, g·Cg + c, i·sh − pt + kh·dh, j·sw − pl + kw·dw] · w[f,c,kh,kw], g = ⌊f / Fg⌋.
 
 import { ConvGeometry, groupInChannels, groupOutChannels, patchSize, isPointwise } from "../geometry";
-import { gemm4x8Packed } from "../gemm/gemm_4x8_packed_simd";
+import { gemm4x8PackedAs } from "../gemm/gemm_4x8_packed_simd";
 import { packRowPanels, packedRowPanelsBytes } from "../gemm/pack_panels";
 import { gatherColumns, gatherPanel } from "./gather";
 import { bandPaddedRows, padInputRows, paddedBytes, paddedWidth, writeTapOffsets } from "./padded";
@@ -101,7 +101,7 @@ export function gemmForwardPrepare(g: ConvGeometry, w: usize, bias: usize, data:
 }
 
 /** Tasks [t0, t1) of the forward GEMM; work is gemmForwardWorkBytes of this thread's scratch. */
-export function gemmForwardRun(g: ConvGeometry, data: usize, x: usize, out: usize, work: usize, t0: i32, t1: i32): void {
+export function gemmForwardRun(g: ConvGeometry, data: usize, x: usize, out: usize, work: usize, t0: i32, t1: i32, form: i32): void {
   const Cg = groupInChannels(g), Fg = groupOutChannels(g), K = patchSize(g);
   const P = g.outHeight * g.outWidth;
   const inPlane = <usize>(g.inHeight * g.inWidth);
@@ -145,9 +145,9 @@ export function gemmForwardRun(g: ConvGeometry, data: usize, x: usize, out: usiz
         const c = og + <usize>f * outRowBytes + (<usize>p0 << 2);
         const valid = min(4, Fg - f);
         if (valid == 4 && count == 8) {
-          gemm4x8Packed(K, a, panel, c, outRowBytes, biases + (<usize>f << 2));
+          gemm4x8PackedAs(form, K, a, panel, c, outRowBytes, biases + (<usize>f << 2));
         } else {
-          gemm4x8Packed(K, a, panel, tile, 32, biases + (<usize>f << 2));
+          gemm4x8PackedAs(form, K, a, panel, tile, 32, biases + (<usize>f << 2));
           copyTile(tile, valid, count, c, outRowBytes);
         }
       }

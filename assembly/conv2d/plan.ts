@@ -11,6 +11,7 @@ import { dilatedRun, dilatedTasks, dilatedWorkBytes, isDilated } from "./dilated
 import { dbRun, dbTasks } from "./db";
 import { dwDirectChosen, dwDirectRun, dwDirectTasks, dwDirectWorkBytes } from "./dw_direct";
 import { directForwardChosen, directDxChosen, directRun, directTasks, directWorkBytes } from "./direct";
+import { broadcastForm } from "./broadcast";
 import {
   depthwiseDwRun, depthwiseDwTasks, depthwiseForwardRun, depthwiseDxPrepare, depthwiseDxPreparedBytes,
   depthwiseDxRun, depthwisePlaneTasks, depthwiseWorkBytes,
@@ -75,9 +76,9 @@ function winogradChosen(g: ConvGeometry, C: i32, F: i32): bool {
   return isDilated(g) ? dilatedWorkBytes(g) : winogradWorkBytes(g);
 }
 
-@inline function winogradPathRun(g: ConvGeometry, data: usize, x: usize, out: usize, work: usize, t0: i32, t1: i32): void {
-  if (isDilated(g)) dilatedRun(g, data, x, out, work, t0, t1);
-  else winogradRun(g, data, x, out, work, t0, t1);
+@inline function winogradPathRun(g: ConvGeometry, data: usize, x: usize, out: usize, work: usize, t0: i32, t1: i32, form: i32): void {
+  if (isDilated(g)) dilatedRun(g, data, x, out, work, t0, t1, form);
+  else winogradRun(g, data, x, out, work, t0, t1, form);
 }
 
 /** The path the geometry picks for a direction (before the weights are seen). */
@@ -121,6 +122,8 @@ export function shapePath(g: ConvGeometry, direction: i32): i32 {
   direction: i32;
   /** Where the packed data start: after the copy of the weights (and biases) they were packed from. */
   data: usize;
+  /** The micro-kernel's broadcast form (broadcast.ts), for the threads that run the tasks. */
+  form: i32;
 }
 const GEOMETRY_OFFSET: usize = 0;
 const FULL_GEOMETRY_OFFSET: usize = 128;
@@ -206,6 +209,7 @@ export function conv2dPrepare(direction: i32, geometry: usize, w: usize, bias: u
   const given = changetype<ConvGeometry>(geometry);
   const copy = prepared + DATA_OFFSET;
   let path = shapePath(given, direction);
+  h.form = broadcastForm();
   if (reusable && h.reusable == REUSABLE && h.direction == direction && h.w == w && h.bias == bias
     && bytesEqual(prepared + GEOMETRY_OFFSET, geometry, <usize>offsetof<ConvGeometry>())
     && keptCopyMatches(given, h.path, copy, w, bias)) {
@@ -328,14 +332,14 @@ export function conv2dRun(
   const h = header(prepared);
   const data = prepared + h.data;
   switch (h.path) {
-    case FORWARD_GEMM: gemmForwardRun(g, data, a, out, work, t0, t1); break;
-    case FORWARD_WINOGRAD: winogradPathRun(g, data, a, out, work, t0, t1); break;
-    case DX_WINOGRAD: winogradPathRun(changetype<ConvGeometry>(prepared + FULL_GEOMETRY_OFFSET), data, a, out, work, t0, t1); break;
+    case FORWARD_GEMM: gemmForwardRun(g, data, a, out, work, t0, t1, h.form); break;
+    case FORWARD_WINOGRAD: winogradPathRun(g, data, a, out, work, t0, t1, h.form); break;
+    case DX_WINOGRAD: winogradPathRun(changetype<ConvGeometry>(prepared + FULL_GEOMETRY_OFFSET), data, a, out, work, t0, t1, h.form); break;
     case FORWARD_DIRECT: directRun(g, data, a, out, work, t0, t1); break;
     case DX_DIRECT: directRun(changetype<ConvGeometry>(prepared + FULL_GEOMETRY_OFFSET), data, a, out, work, t0, t1); break;
     case FORWARD_DEPTHWISE: depthwiseForwardRun(g, a, h.w, h.bias, out, work, t0, t1); break;
-    case DX_FULL: dxFullRun(changetype<ConvGeometry>(prepared + FULL_GEOMETRY_OFFSET), data, a, out, work, t0, t1); break;
-    case DX_SCATTER: dxScatterRun(g, phase, data, a, out, work, t0, t1); break;
+    case DX_FULL: dxFullRun(changetype<ConvGeometry>(prepared + FULL_GEOMETRY_OFFSET), data, a, out, work, t0, t1, h.form); break;
+    case DX_SCATTER: dxScatterRun(g, phase, data, a, out, work, t0, t1, h.form); break;
     case DX_DEPTHWISE_FULL: depthwiseDxRun(g, true, data, h.w, a, out, work, t0, t1); break;
     case DX_DEPTHWISE_SCATTER: depthwiseDxRun(g, false, data, h.w, a, out, work, t0, t1); break;
     case DW_GEMM: dwRun(g, a, b, out, accumulate, work, t0, t1); break;

@@ -1,7 +1,7 @@
 // Winograd F(2×2, 3×3): 3×3, stride-1, undilated, ungrouped convolutions as 16 GEMMs over transformed 4×4 input tiles.
 
 import { ConvGeometry } from "../geometry";
-import { gemm4x8Packed } from "../gemm/gemm_4x8_packed_simd";
+import { gemm4x8PackedAs } from "../gemm/gemm_4x8_packed_simd";
 
 // With the transform points 0, 1, −1 and ∞ (Lavin & Gray, "Fast Algorithms for Convolutional Neural
 // Networks", 2016),
@@ -143,7 +143,7 @@ export function winogradPrepare(g: ConvGeometry, w: usize, oStride: i32, iStride
 }
 
 /** Tasks [t0, t1); work is winogradWorkBytes of this thread's scratch. */
-export function winogradRun(g: ConvGeometry, data: usize, x: usize, out: usize, work: usize, t0: i32, t1: i32): void {
+export function winogradRun(g: ConvGeometry, data: usize, x: usize, out: usize, work: usize, t0: i32, t1: i32, form: i32): void {
   const C = g.inChannels, F = g.outChannels, F4 = paddedFilters(g);
   const TW = tileColumns(g), T = tileRows(g) * TW;
   const per = tilesPerTask(g), chunks = chunksPerImage(g), block = blockTiles(g);
@@ -157,7 +157,7 @@ export function winogradRun(g: ConvGeometry, data: usize, x: usize, out: usize, 
     for (let b0 = first; b0 < end; b0 += block) {
       const count = min(block, end - b0);
       transformInput(g, xn, b0, count, block, v, edge);
-      multiply(C, F4, (count + 7) >> 3, block, u, v, m);
+      multiply(C, F4, (count + 7) >> 3, block, u, v, m, form);
       transformOutput(g, data, m, b0, count, block, on);
     }
   }
@@ -229,7 +229,7 @@ function transformInput(g: ConvGeometry, x: usize, first: i32, count: i32, block
 }
 
 /** M_ξ = U_ξ · V_ξ for the 16 points: M_ξ rows of `block` tiles, one per (padded) filter. */
-function multiply(C: i32, F4: i32, panels: i32, block: i32, u: usize, v: usize, m: usize): void {
+function multiply(C: i32, F4: i32, panels: i32, block: i32, u: usize, v: usize, m: usize, form: i32): void {
   const uPoint = <usize>(F4 * C) << 2, vPoint = <usize>(block * C) << 2, mPoint = <usize>(block * F4) << 2;
   const ldc = <usize>block << 2;
   for (let xi = 0; xi < 16; xi++) {
@@ -238,7 +238,7 @@ function multiply(C: i32, F4: i32, panels: i32, block: i32, u: usize, v: usize, 
       const a = uXi + (<usize>(f * C) << 2);
       const c = mXi + <usize>f * ldc;
       for (let p = 0; p < panels; p++) {
-        gemm4x8Packed(C, a, vXi + (<usize>(p * C) << 5), c + (<usize>p << 5), ldc, 0);
+        gemm4x8PackedAs(form, C, a, vXi + (<usize>(p * C) << 5), c + (<usize>p << 5), ldc, 0);
       }
     }
   }

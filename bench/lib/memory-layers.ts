@@ -51,3 +51,16 @@ export function largestOperandBytes(g: Geometry, direction: ScratchDirection): n
   const w = g.outChannels * (g.inChannels / g.groups) * g.kernelHeight * g.kernelWidth;
   return 4 * (direction === "db" ? dy : Math.max(x, dy, w));
 }
+
+/**
+ * Dilated layers "auto" runs through Winograd over their input's phases (assembly/conv2d/dilated.ts):
+ * each work block (one per thread, plus the calling thread's beside a pool) holds one image's phase of
+ * the input and of the output, and Winograd's own 16-tile block. These layers are small (X1's input is
+ * 200 KiB), so those blocks are a large share of them; they are allowed on top of the bound.
+ */
+export function phaseAllowanceBytes(layer: { name: string; N: number; C: number; F: number; size: number; dilation: number },
+  direction: ScratchDirection, blocks: number): number {
+  if (layer.name !== "X1" || (direction !== "forward" && direction !== "dx")) return 0;
+  const planes = (layer.C + layer.F) * (layer.size / layer.dilation + 2) ** 2;
+  return blocks * 4 * (planes + 16 * 16 * (layer.C + layer.F));
+}

@@ -21,6 +21,8 @@ export interface TimingRow {
 export interface TimingReport {
   runtime: string;
   simd: string;
+  /** The micro-kernel's broadcast form the layers ran on ("load" or "shuffle"). */
+  broadcast: string;
   samples: number;
   rows: TimingRow[];
   /** This runtime's own ceiling (bench/lib/ceiling.ts), where the caller handed over its modules. */
@@ -38,6 +40,11 @@ export interface TimingOptions {
   wasm?: Api.WasmSource;
   /** "fixed" (default) or "auto". */
   simd?: "fixed" | "auto";
+  /**
+   * The micro-kernel's broadcast form: "engine" (default), the one init() picks for this engine
+   * (js/core/features.ts), or "load" or "shuffle" forced (an internal switch), to time the other.
+   */
+  broadcast?: "engine" | "load" | "shuffle";
   /** The ceiling probes' modules (build/ceiling-*.wasm): read, fetched or imported by whoever runs this. */
   ceiling?: CeilingModules;
   /** Called after each measurement (a page shows progress). */
@@ -90,10 +97,12 @@ export function measure(fn: () => void, samples: number, minSampleMs: number): {
  * making the input tensors is outside it. Data is seeded uniform [-1, 1).
  */
 export async function timeLayers(api: typeof Api, options: TimingOptions = {}): Promise<TimingReport> {
-  const { layers = LAYERS.filter((l) => l.quick), samples = 7, minSampleMs = 25, wasm, simd = "fixed", onRow } = options;
+  const { layers = LAYERS.filter((l) => l.quick), samples = 7, minSampleMs = 25, wasm, simd = "fixed", broadcast = "engine", onRow } = options;
   // First, before the layers' memory exists: the same timing rule as the layers' (median of samples).
   const ceiling = options.ceiling ? await measureCeiling(options.ceiling, (_name, fn) => measure(fn, samples, minSampleMs).ms) : undefined;
   const runtime = await api.init(wasm === undefined ? { simd } : { simd, wasm });
+  const internal = runtime as unknown as { broadcast: string; useBroadcast(form: string): void };
+  if (broadcast !== "engine") internal.useBroadcast(broadcast);
   const rows: TimingRow[] = [];
   for (const layer of layers) {
     const opts = layerOptions(layer);
@@ -129,5 +138,5 @@ export async function timeLayers(api: typeof Api, options: TimingOptions = {}): 
     }
     for (const t of [x, w, b, dy]) t.dispose();
   }
-  return { runtime: runtimeName(), simd: runtime.simd, samples, rows, ...(ceiling ? { ceiling } : {}) };
+  return { runtime: runtimeName(), simd: runtime.simd, broadcast: internal.broadcast, samples, rows, ...(ceiling ? { ceiling } : {}) };
 }

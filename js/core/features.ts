@@ -1,4 +1,4 @@
-// What this engine can run: relaxed SIMD, wasm threads with workers, and how many cores it has.
+// What this engine can run: relaxed SIMD, wasm threads with workers, how many cores it has, and which micro-kernel form it runs faster.
 
 /**
  * The smallest module using a relaxed-SIMD instruction: (func (result v128) (f32x4.relaxed_madd
@@ -60,4 +60,19 @@ export async function hardwareThreads(): Promise<number> {
   } catch {
     return 1;
   }
+}
+
+/**
+ * The micro-kernel's broadcast form that runs faster on this engine: "shuffle" (one load of A's four
+ * values, then lane shuffles) where memory accesses cost extra — Deno and workerd (V8 without its trap
+ * handler: an explicit bounds check before every access) and Bun (JavaScriptCore lowers load32_splat
+ * through a general register); "load" (four load32_splat) elsewhere, where loads are free and the
+ * shuffles would compete for the vector ports. The two give the same bits; bench/RESULTS.md, "Why
+ * runtimes differ", has the figures.
+ */
+export function preferredBroadcast(): "load" | "shuffle" {
+  const g = globalThis as { navigator?: { userAgent?: unknown } };
+  if ("Deno" in globalThis || "Bun" in globalThis) return "shuffle";
+  if (g.navigator?.userAgent === "Cloudflare-Workers") return "shuffle";
+  return "load";
 }

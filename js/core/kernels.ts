@@ -19,6 +19,8 @@ export interface KernelExports {
   conv2dPath(prepared: number): number;
   /** Runs tasks [t0, t1) of a phase with one thread's work block. */
   conv2dRun(phase: number, prepared: number, a: number, b: number, out: number, accumulate: number, work: number, t0: number, t1: number): void;
+  /** The micro-kernel form later conv2dPrepare calls write into their blocks (a BroadcastForm number). */
+  setBroadcastForm(form: number): void;
   reluForward(x: number, y: number, count: number): void;
   reluBackward(x: number, dy: number, dx: number, count: number): void;
   sigmoidForward(x: number, y: number, count: number): void;
@@ -84,28 +86,35 @@ export interface KernelExports {
   readonly DIRECTION_DB: WebAssembly.Global;
   readonly PLAN_BYTES: WebAssembly.Global;
   readonly GEOMETRY_BYTES: WebAssembly.Global;
+  readonly BROADCAST_LOAD: WebAssembly.Global;
+  readonly BROADCAST_SHUFFLE: WebAssembly.Global;
 }
 
 /** The four directions of a convolution, as the kernels number them (checked against the module at init()). */
 export const Direction = { FORWARD: 0, DX: 1, DW: 2, DB: 3 } as const;
 export type Direction = (typeof Direction)[keyof typeof Direction];
 
+/** The micro-kernel's broadcast forms, as the kernels number them (checked against the module at init()). */
+export const BroadcastForm = { load: 0, shuffle: 1 } as const;
+export type BroadcastName = keyof typeof BroadcastForm;
+
 /**
  * The kernel interface's version, as assembly/contract.ts's ABI_VERSION: bumped whenever an export
  * is added, removed or changes its arguments (test/core/init.test.ts checks that the module exports
  * everything KernelExports names, so a forgotten bump fails there).
  */
-const ABI_VERSION = 5;
+const ABI_VERSION = 6;
 
 /**
  * ERR_INIT unless the module agrees with this API on the contract: its kernels' version, the
- * direction numbers and the geometry block's size (geometryBytes: what the API writes).
+ * direction and broadcast-form numbers and the geometry block's size (geometryBytes: what the API writes).
  */
 export function checkKernelExports(exports: KernelExports, geometryBytes: number): void {
   const refuse = (received: string) => fail(ErrorCode.INIT, "init", "options.wasm", "a wasm-conv2d module of this version", received);
   if (!(exports.memory instanceof WebAssembly.Memory)) refuse("a module without its memory");
   const expected: Record<string, number> = { ABI_VERSION, GEOMETRY_BYTES: geometryBytes };
   for (const [direction, value] of Object.entries(Direction)) expected[`DIRECTION_${direction}`] = value;
+  for (const [form, value] of Object.entries(BroadcastForm)) expected[`BROADCAST_${form.toUpperCase()}`] = value;
   for (const [name, value] of Object.entries(expected)) {
     const global = (exports as unknown as Record<string, WebAssembly.Global | undefined>)[name];
     if (global?.value !== value) refuse(`a module whose ${name} is ${global?.value} (this API's is ${value})`);

@@ -2,7 +2,8 @@
 
 import { ConvError, ErrorCode, describe, fail } from "./errors.js";
 import { Allocator, type MemoryUsage } from "./memory.js";
-import type { KernelExports } from "./kernels.js";
+import { BroadcastForm, type BroadcastName, type KernelExports } from "./kernels.js";
+import { preferredBroadcast } from "./features.js";
 // A type only: core runs without the threads part; init.ts hands a started pool over.
 import type { ThreadPool } from "../threads/pool.js";
 
@@ -28,6 +29,8 @@ export class Runtime {
   readonly geometrySlot: number;
   readonly planSlot: number;
   private readonly slotBytes: number;
+  /** @internal The micro-kernel form this runtime's calls use: chosen for the engine (features.ts), set by tests. */
+  broadcast: BroadcastName = "load";
 
   /** @internal Use init() or createRuntime(). */
   constructor(kernels: KernelExports, pool?: ThreadPool, threadsNote?: string) {
@@ -42,6 +45,17 @@ export class Runtime {
     this.geometrySlot = this.allocator.allocate(geometryBytes, "init");
     this.planSlot = this.allocator.allocate(planBytes, "init");
     this.slotBytes = this.allocator.usage().bytesInUse;
+    this.useBroadcast(preferredBroadcast());
+  }
+
+  /**
+   * @internal Makes this runtime's later calls use a form of the micro-kernel (the same bits either
+   * way; the tests run both). Only the calling thread's instance needs it: conv2dPrepare writes the
+   * form into each call's prepared block, which the workers read.
+   */
+  useBroadcast(form: BroadcastName): void {
+    this.kernels.setBroadcastForm(BroadcastForm[form]);
+    this.broadcast = form;
   }
 
   /** "runtime #2 (fixed SIMD, 1 thread)": how errors name it. */

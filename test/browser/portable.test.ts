@@ -61,6 +61,7 @@ describe.runIf(available)("in Chromium", () => {
       expect(errors).toEqual([]);
       if (!report) throw new Error("no report");
       expect(report.runtime).toMatch(/^Chromium /);
+      expect(report.broadcast).toBe("load");
       expectPassed(report);
       expect(report.hash).toBe(await nodeHash());
     } finally {

@@ -1,10 +1,11 @@
-// Property test: out, dx, dw and db against the float64 reference on ≥ 2,000 random configurations per run.
+// Property test: out, dx, dw and db against the float64 reference on ≥ 2,000 random configurations per run (300 more on the shuffle-broadcast micro-kernel), and the two forms' bits alike.
 
 import { describe, it, expect, beforeAll } from "vitest";
 import fc from "fast-check";
 import { readFile } from "node:fs/promises";
 import { init, tensor, conv2d, conv2dBackward, scope, type Conv2dOptions, type Runtime } from "../../js/index.js";
-import { BUILDS, initBuild } from "../helpers/builds.js";
+import { BUILDS, createBuild, initBuild, useBroadcast, type Broadcast } from "../helpers/builds.js";
+import { LAYERS, inputShape, layerOptions, weightShape } from "../../bench/lib/layers.js";
 import { referenceConv2d, firstMismatch, samePadding, type ReferenceConfig } from "../reference/conv2d.js";
 import { randomData, product } from "../helpers/setup.js";
 
@@ -15,6 +16,8 @@ interface Case {
   pad: Conv2dOptions["pad"];
   bias: boolean;
   seed: number;
+  /** "gemm" (auto picks it for these channel counts, C, F ≤ 9) unless set. */
+  algorithm?: "winograd";
 }
 
 const divisors = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1).filter((d) => n % d === 0);
@@ -53,6 +56,15 @@ const caseArbitrary: fc.Arbitrary<Case> = fc
   })
   .filter((c) => referencePads(c) !== null);
 
+/**
+ * caseArbitrary with a third of the cases made 3×3, stride 1, one group on algorithm "winograd", so
+ * that the Winograd paths' GEMMs run on a form too (the channel counts here are below auto's choice).
+ */
+const withWinograd: fc.Arbitrary<Case> = fc
+  .tuple(caseArbitrary, fc.integer({ min: 0, max: 2 }))
+  .map(([c, k]) => (k === 0 ? { ...c, KH: 3, KW: 3, strideH: 1, strideW: 1, groups: 1, algorithm: "winograd" as const } : c))
+  .filter((c) => referencePads(c) !== null);
+
 function referencePads(c: Omit<Case, "pad"> & { pad: Case["pad"] }): ReferenceConfig | null {
   let pads: [number, number, number, number];
   const p = c.pad;
@@ -81,6 +93,7 @@ function check(runtime: Runtime, c: Case): string | null {
   const bData = c.bias ? randomData(c.seed + 2, c.F) : null;
   const options: Conv2dOptions = {
     stride: [c.strideH, c.strideW], dilation: [c.dilationH, c.dilationW], groups: c.groups, pad: c.pad,
+    ...(c.algorithm ? { algorithm: c.algorithm } : {}),
   };
   return scope(() => {
     const x = tensor(xData, xShape, runtime);
@@ -103,12 +116,12 @@ function check(runtime: Runtime, c: Case): string | null {
   });
 }
 
-function runProperty(runtime: Runtime, numRuns: number): void {
+function runProperty(runtime: Runtime, numRuns: number, cases: fc.Arbitrary<Case> = caseArbitrary): void {
   // fast-check draws a fresh seed each run and prints it (with the shrunk counterexample) on failure;
   // FC_SEED=<seed> replays one.
   const seed = process.env.FC_SEED ? Number(process.env.FC_SEED) : undefined;
   fc.assert(
-    fc.property(caseArbitrary, (c) => {
+    fc.property(cases, (c) => {
       const problem = check(runtime, c);
       if (problem) throw new Error(`${problem} in ${JSON.stringify(c)}`);
     }),
@@ -116,15 +129,23 @@ function runProperty(runtime: Runtime, numRuns: number): void {
   );
 }
 
-describe.each(BUILDS)("conv2d against the float64 reference (%s build)", (build) => {
+/**
+ * Random configurations per form: every kernel path on the load form; on the shuffle form, which only
+ * changes how the micro-kernel broadcasts A (forward GEMM, dx full and scatter, Winograd), fewer.
+ */
+const RUNS: Record<Broadcast, number> = { load: 2000, shuffle: 300 };
+
+describe.each(BUILDS.flatMap((build) => (["load", "shuffle"] as const).map((form) => [build, form] as const)))(
+  "conv2d against the float64 reference (%s build, %s-broadcast micro-kernel)", (build, form) => {
   let runtime: Runtime;
   beforeAll(async () => {
-    runtime = await initBuild(build);
+    // The load form on init()'s runtime (Node's own form); the shuffle form on a runtime of its own.
+    runtime = form === "load" ? useBroadcast(await initBuild(build), "load") : await createBuild(build, "shuffle");
     expect(runtime.simd).toBe(build);
   });
 
-  it("agrees on out, dx, dw and db for 2,000 random configurations", () => {
-    runProperty(runtime, 2000);
+  it(`agrees on out, dx, dw and db for ${RUNS[form].toLocaleString("en")} random configurations`, () => {
+    runProperty(runtime, RUNS[form], form === "shuffle" ? withWinograd : caseArbitrary);
   });
 
   it("exercises every kernel path: pointwise (1×1, stride 1, no pad), row panels, wrapped panels, stride 2, direct windows", () => {
@@ -160,6 +181,9 @@ describe.each(BUILDS)("conv2d against the float64 reference (%s build)", (build)
     expect(check(runtime, { ...depthwise, pad: 1, strideH: 2, strideW: 2 })).toBeNull();
     expect(check(runtime, { ...depthwise, pad: 3, strideW: 3, dilationH: 2 })).toBeNull();
     expect(check(runtime, { ...depthwise, F: 4, pad: "same", dilationW: 2 })).toBeNull();
+    // Winograd, forward and dx (the full correlation), undilated and over the input's phases.
+    expect(check(runtime, { ...base, KH: 3, KW: 3, H: 9, W: 11, pad: 1, groups: 1, algorithm: "winograd" })).toBeNull();
+    expect(check(runtime, { ...base, KH: 3, KW: 3, H: 9, W: 11, pad: 2, dilationH: 2, groups: 1, algorithm: "winograd" })).toBeNull();
   });
 
   it("agrees on tiles of every edge size (filters and output pixels from 1 to 13)", () => {
@@ -181,6 +205,31 @@ describe.each(BUILDS)("conv2d against the float64 reference (%s build)", (build)
     // More output pixels than one dw reduction chunk.
     expect(check(runtime, { ...c, N: 1, C: 3, F: 5, H: 30, W: 50, strideH: 1, strideW: 1, pad: 1 })).toBeNull();
   });
+});
+
+describe("the two broadcast forms", () => {
+  // Same products, added in the same order: the forms differ only in how A reaches the registers, so
+  // every result has the same bits. The bench suite's layers, fixed build, forward GEMM and Winograd.
+  it.each(LAYERS.filter((l) => ["L2", "L4", "L5", "X1"].includes(l.name)).map((l) => [l.name, l] as const))(
+    "give the same bits on %s of the bench suite (out, dx, dw, db; fixed build; GEMM and auto)", async (_, layer) => {
+      const load = await createBuild("fixed", "load"), shuffle = await createBuild("fixed", "shuffle");
+      const bits = (runtime: Runtime, algorithm: "gemm" | "auto") => scope(() => {
+        const options = { ...layerOptions(layer), algorithm };
+        const x = tensor(randomData(1, product(inputShape(layer))), inputShape(layer), runtime);
+        const w = tensor(randomData(2, product(weightShape(layer))), weightShape(layer), runtime);
+        const b = tensor(randomData(3, layer.F), [layer.F], runtime);
+        const out = conv2d(x, w, b, options);
+        const { dx, dw, db } = conv2dBackward(tensor(randomData(4, out.size), out.shape, runtime), x, w, options);
+        return [out, dx!, dw!, db!].map((t) => new Uint32Array(t.toFloat32Array().buffer));
+      });
+      for (const algorithm of ["gemm", "auto"] as const) {
+        const expected = bits(load, algorithm), got = bits(shuffle, algorithm);
+        got.forEach((g, k) => {
+          const i = g.findIndex((v, j) => v !== expected[k]![j]);
+          expect(i, `${layer.name} ${algorithm} ${["out", "dx", "dw", "db"][k]}: first differing index`).toBe(-1);
+        });
+      }
+    });
 });
 
 describe("the debug build", () => {

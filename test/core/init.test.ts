@@ -1,9 +1,10 @@
 // init(): every way of handing over the module, the errors it gives, and independent instances.
 
-import { describe, it, expect } from "vitest";
+import { describe, it, expect, vi, afterEach } from "vitest";
 import { readFile } from "node:fs/promises";
 import { execFileSync } from "node:child_process";
 import { init, createRuntime, tensor, conv2d, hasRelaxedSimd, ConvError, ErrorCode } from "../../js/index.js";
+import { preferredBroadcast } from "../../js/core/features.js";
 
 const wasmUrl = new URL("../../build/conv2d-simd.wasm", import.meta.url);
 
@@ -23,6 +24,36 @@ function works(runtime: Awaited<ReturnType<typeof init>>): void {
   const out = conv2d(tensor([1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 1, 3, 3], runtime), tensor([1, 0, 0, -1], [1, 1, 2, 2], runtime), null);
   expect(Array.from(out.toFloat32Array())).toEqual([-4, -4, -4, -4]);
 }
+
+describe("the micro-kernel's broadcast form", () => {
+  afterEach(() => vi.unstubAllGlobals());
+
+  it("is the load form in Node and the shuffle form in Deno, Bun and workerd (test/runtimes sees the real engines)", () => {
+    expect(preferredBroadcast()).toBe("load");
+    vi.stubGlobal("Deno", {});
+    expect(preferredBroadcast()).toBe("shuffle");
+    vi.unstubAllGlobals();
+    vi.stubGlobal("Bun", {});
+    expect(preferredBroadcast()).toBe("shuffle");
+    vi.unstubAllGlobals();
+    vi.stubGlobal("navigator", { userAgent: "Cloudflare-Workers" });
+    expect(preferredBroadcast()).toBe("shuffle");
+    vi.stubGlobal("navigator", { userAgent: "Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/156.0.0.0" });
+    expect(preferredBroadcast()).toBe("load");
+  });
+
+  it("is chosen at init for the engine, and a runtime's switch changes its calls' form, not their bits", async () => {
+    const runtime = await createRuntime({ simd: "fixed" });
+    const internal = runtime as unknown as { broadcast: string; useBroadcast(form: string): void };
+    expect(internal.broadcast).toBe("load");
+    const x = [...Array(2 * 8 * 9 * 9)].map((_, i) => Math.sin(i)), w = [...Array(12 * 8 * 9)].map((_, i) => Math.cos(i));
+    const run = () => conv2d(tensor(x, [2, 8, 9, 9], runtime), tensor(w, [12, 8, 3, 3], runtime), null, { pad: 1 }).toFloat32Array();
+    const load = run();
+    internal.useBroadcast("shuffle");
+    expect(internal.broadcast).toBe("shuffle");
+    expect(new Uint32Array(run().buffer)).toEqual(new Uint32Array(load.buffer));
+  });
+});
 
 describe("init", () => {
   it("is needed before anything else (a clear error, not a crash)", async () => {

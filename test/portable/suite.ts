@@ -42,6 +42,11 @@ export interface SuiteReport {
   checks: CheckResult[];
   /** SHA-256 of out, dx, dw, db over the fixed configurations of hash.ts, the layers' results of layers.ts and the model files' of models.ts (fixed SIMD build). */
   hash: string;
+  /**
+   * The micro-kernel form the engine chose (Runtime.broadcast, internal): "shuffle" in Deno, Bun and
+   * workerd, "load" in Node, so that their hashes matching Node's shows the two forms give the same bits.
+   */
+  broadcast: string;
 }
 
 /** Runs every portable check; never throws for a failed check (each becomes a CheckResult). */
@@ -93,7 +98,8 @@ export async function runPortableSuite(api: ConvApi, options: SuiteOptions): Pro
     hash = await resultsHash(api, await load(), models);
     return null;
   }, "computed");
-  return { runtime: runtimeName(), seed, passed: checks.every((c) => c.passed), checks, hash };
+  const broadcast = String((runtime as unknown as { broadcast?: string }).broadcast);
+  return { runtime: runtimeName(), seed, passed: checks.every((c) => c.passed), checks, hash, broadcast };
 }
 
 /** The first disagreement between the kernels and the reference for one case, or null. */

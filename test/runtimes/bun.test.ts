@@ -8,6 +8,8 @@ describe("in Bun", () => {
     const stdout = await run(binary("bun"), ["test/portable/cli.ts", String(SEED)]);
     const report = parseReport(stdout);
     expect(report.runtime).toMatch(/^Bun /);
+    // The shuffle form here (js/core/features.ts), the load form in Node: the same hash, the same bits.
+    expect(report.broadcast).toBe("shuffle");
     expectPassed(report);
     expect(report.hash).toBe(await nodeHash());
   });

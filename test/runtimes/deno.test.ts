@@ -10,6 +10,8 @@ describe("in Deno", () => {
     });
     const report = parseReport(stdout);
     expect(report.runtime).toMatch(/^Deno /);
+    // The shuffle form here (js/core/features.ts), the load form in Node: the same hash, the same bits.
+    expect(report.broadcast).toBe("shuffle");
     expectPassed(report);
     expect(report.hash).toBe(await nodeHash());
   });

@@ -9,6 +9,7 @@ describe("in Node", () => {
   it("passes the portable suite (500 reference configurations, gradcheck, errors, memory growth, model files)", async () => {
     const report = await runPortableSuite(api, { seed: SEED, models: await nodeModels() });
     expect(report.runtime).toMatch(/^Node /);
+    expect(report.broadcast).toBe("load");
     expectPassed(report);
   });
 

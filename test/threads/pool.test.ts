@@ -1,4 +1,4 @@
-// Threads: the async and synchronous APIs on 1, 2, 3 and 8 threads give the single-thread build's bits, within rounding of the float64 reference; faults reject, never hang; processes exit.
+// Threads: the async and synchronous APIs on 1, 2, 3 and 8 threads (and on the shuffle-broadcast micro-kernel) give the single-thread build's bits, within rounding of the float64 reference; faults reject, never hang; processes exit.
 
 import { describe, it, expect, afterAll } from "vitest";
 import { execFileSync } from "node:child_process";
@@ -8,6 +8,7 @@ import { FINISHED, UNCLAIMED } from "../../dist/threads/control.js";
 import { binary, run } from "../runtimes/harness.ts";
 import { referenceConv2d } from "../reference/conv2d.ts";
 import { outsideBounds, referenceBounds, referenceConfig, type ReferenceBounds } from "./against-reference.ts";
+import { useBroadcast } from "../helpers/broadcast.ts";
 
 const rnd = (n: number, seed: number): Float32Array => {
   const a = new Float32Array(n);
@@ -36,6 +37,9 @@ function expectSameBits(got: Uint32Array[], expected: Uint32Array[], where: stri
   expect(got.length).toBe(expected.length);
   got.forEach((bits, k) => expect(differentBits(bits, expected[k]!), `${where}, ${["out", "dx", "dw", "db"][k]}`).toBeNull());
 }
+
+/** The GEMM forward's tasks (bands of rows × runs of 64 filters), which the tests of the pool's waits count on; auto would take Winograd. */
+const GEMM: Conv2dOptions = { algorithm: "gemm" };
 
 /** Configurations big enough to go to the workers (each direction over 2 MFLOP), one per kernel path. */
 const CASES: { name: string; x: number[]; w: number[]; options: Conv2dOptions }[] = [
@@ -105,30 +109,52 @@ afterAll(() => {
   for (const r of runtimes) r.terminate();
 });
 
+/**
+ * Every case on a runtime, through both APIs (async: the workers alone; synchronous: the calling
+ * thread beside threads − 1 workers): the reference's bits, and within rounding of the float64 reference.
+ */
+async function expectReferenceBits(runtime: Runtime, reference: Uint32Array[][], label: string): Promise<void> {
+  for (const useAsync of [true, false]) {
+    for (let i = 0; i < CASES.length; i++) {
+      const got = await results(runtime, CASES[i]!, useAsync);
+      // Equal bits alone would pass a kernel wrong on every thread count alike (the single-thread
+      // build runs the same tasks), so each result is also held to the float64 reference.
+      const exact = referenceOf(CASES[i]!);
+      for (let k = 0; k < 4; k++) {
+        expect(got[k]!.length).toBe(reference[i]![k]!.length);
+        const firstDifference = got[k]!.findIndex((v, j) => v !== reference[i]![k]![j]);
+        const where = `${CASES[i]!.name}, ${["out", "dx", "dw", "db"][k]}, ${label}, ${useAsync ? "async" : "sync"}`;
+        expect(firstDifference, where).toBe(-1);
+        expect(outsideBounds(new Float32Array(got[k]!.buffer, got[k]!.byteOffset, got[k]!.length), exact.values[k]!, exact.bounds[k]!), where).toBeNull();
+      }
+    }
+  }
+}
+
 describe.each(["fixed", "relaxed"] as const)("the %s build", (simd) => {
   it("gives the same bits on 1, 2, 3 and 8 threads as the single-thread build, on every kernel path, within rounding of the float64 reference", async () => {
-    const single = await api.createRuntime({ simd });
+    const single = useBroadcast(await api.createRuntime({ simd }), "load");
     const reference = await Promise.all(CASES.map((c) => results(single, c, false)));
     for (const threads of [1, 2, 3, 8]) {
-      const runtime = await api.createRuntime({ simd, threads });
+      const runtime = useBroadcast(await api.createRuntime({ simd, threads }), "load");
       runtimes.push(runtime);
       expect(runtime.threads).toBe(threads);
-      // Async: the workers alone; synchronous: the calling thread beside threads − 1 workers.
-      for (const useAsync of [true, false]) {
-        for (let i = 0; i < CASES.length; i++) {
-          const got = await results(runtime, CASES[i]!, useAsync);
-          // Equal bits alone would pass a kernel wrong on every thread count alike (the single-thread
-          // build runs the same tasks), so each result is also held to the float64 reference.
-          const exact = referenceOf(CASES[i]!);
-          for (let k = 0; k < 4; k++) {
-            expect(got[k]!.length).toBe(reference[i]![k]!.length);
-            const firstDifference = got[k]!.findIndex((v, j) => v !== reference[i]![k]![j]);
-            const where = `${CASES[i]!.name}, ${["out", "dx", "dw", "db"][k]}, ${threads} threads, ${useAsync ? "async" : "sync"}`;
-            expect(firstDifference, where).toBe(-1);
-            expect(outsideBounds(new Float32Array(got[k]!.buffer, got[k]!.byteOffset, got[k]!.length), exact.values[k]!, exact.bounds[k]!), where).toBeNull();
-          }
-        }
-      }
+      await expectReferenceBits(runtime, reference, `${threads} threads`);
+      runtime.terminate();
+    }
+  });
+
+  it("gives the load form's bits on the shuffle-broadcast micro-kernel, on 1 and 3 threads, on every kernel path", async () => {
+    // The form is the calling thread's setting, copied into each call's block: the workers' own
+    // instances, never told, must run it too. (The load form on 3 threads would pass a kernel that
+    // ignored the form; the mutants of the shuffle form in tools/mutate.mjs are caught here and in
+    // the property test.)
+    const single = useBroadcast(await api.createRuntime({ simd }), "load");
+    const reference = await Promise.all(CASES.map((c) => results(single, c, false)));
+    for (const threads of [1, 3]) {
+      const runtime = useBroadcast(await api.createRuntime({ simd, threads }), "shuffle");
+      runtimes.push(runtime);
+      await expectReferenceBits(runtime, reference, `${threads} threads, shuffle form`);
       runtime.terminate();
     }
   });
@@ -296,9 +322,9 @@ describe("the pool", () => {
       const xData = rnd(N * C * 3 * (Wo + 2), 10 + N);
       outputs = N * F * Wo;
       seen.length = 0;
-      const y = await api.conv2dAsync(api.tensor(xData, xShape, runtime), api.tensor(wData, wShape, runtime), null);
+      const y = await api.conv2dAsync(api.tensor(xData, xShape, runtime), api.tensor(wData, wShape, runtime), null, GEMM);
       expect(seen, `${N} tasks`).toEqual([{ tasks: N, unfinished: 0 }]);
-      const expected = api.conv2d(api.tensor(xData, xShape, single), api.tensor(wData, wShape, single), null);
+      const expected = api.conv2d(api.tensor(xData, xShape, single), api.tensor(wData, wShape, single), null, GEMM);
       expect(differentBits(y.toFloat32Array(), expected.toFloat32Array()), `${N} tasks`).toBeNull();
     }
   });
@@ -318,7 +344,7 @@ describe("the pool", () => {
     const xShape = [1, C, 3, Wo + 2], wShape = [F, C, 3, 3];
     const xData = rnd(C * 3 * (Wo + 2), 7), wData = rnd(F * C * 9, 8);
     const single = await api.createRuntime({ simd: "fixed" });
-    const expected = api.conv2d(api.tensor(xData, xShape, single), api.tensor(wData, wShape, single), null).toFloat32Array();
+    const expected = api.conv2d(api.tensor(xData, xShape, single), api.tensor(wData, wShape, single), null, GEMM).toFloat32Array();
     const runHere = pool.runHere.bind(pool);
     let report: { tasks: number; mine: number; leftInTheirs: number } | null = null;
     pool.runHere = (job, run, where) => {
@@ -342,7 +368,7 @@ describe("the pool", () => {
       while (Atomics.load(control, FINISHED) < job.tasks) { /* spin */ }
       if (mine >= 0) run(mine);
     };
-    const y = api.conv2d(api.tensor(xData, xShape, runtime), api.tensor(wData, wShape, runtime), null);
+    const y = api.conv2d(api.tensor(xData, xShape, runtime), api.tensor(wData, wShape, runtime), null, GEMM);
     expect(report).not.toBeNull();
     expect(report!.tasks).toBe(2);
     expect([0, 1]).toContain(report!.mine);
