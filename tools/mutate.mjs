@@ -16,10 +16,10 @@ const ROOT = fileURLToPath(new URL("..", import.meta.url));
 export const MUTANTS = [
   // assembly/conv2d/plan.ts: the one place a path is chosen.
   ["plan: thin depthwise forward taken for any depthwise layer", "assembly/conv2d/plan.ts",
-    "if (direction == DIRECTION_FORWARD) return isThinDepthwise(g) ? FORWARD_DEPTHWISE : FORWARD_GEMM;",
-    "if (direction == DIRECTION_FORWARD) return isDepthwise(g) ? FORWARD_DEPTHWISE : FORWARD_GEMM;"],
+    "    if (isThinDepthwise(g)) return FORWARD_DEPTHWISE;", "    if (isDepthwise(g)) return FORWARD_DEPTHWISE;"],
   ["plan: no fallback from the full correlation for non-finite weights", "assembly/conv2d/plan.ts",
-    "if (path == DX_FULL) return DX_SCATTER;", "if (path == DX_FULL) return DX_FULL;"],
+    "if (path == DX_FULL || path == DX_WINOGRAD || path == DX_DIRECT) return DX_SCATTER;",
+    "if (path == DX_FULL) return DX_FULL;\n  if (path == DX_WINOGRAD || path == DX_DIRECT) return DX_SCATTER;"],
   ["plan: a kept packing compared without the bias", "assembly/conv2d/plan.ts",
     "return bias == 0 || copyBytes == weightBytes || bytesEqual(copy + weightBytes, bias, copyBytes - weightBytes);", "return true;"],
   ["plan: the scatter's second phase dropped", "assembly/conv2d/plan.ts", "    h.phases = dxScatterPhases(g);\n", "    h.phases = 1;\n"],
@@ -82,7 +82,7 @@ export const MUTANTS = [
   ["direct kernel: the last tap skipped", "assembly/conv2d/direct_4x8_simd.ts", "for (let k = 0; k < K; k++) {", "for (let k = 0; k < K - 1; k++) {"],
   ["direct kernel: a full panel's fourth filter not stored", "assembly/conv2d/direct_4x8_simd.ts", "if (valid == 3) return;", "if (valid >= 3) return;"],
   ["plan: no fallback from the direct dx for non-finite weights", "assembly/conv2d/plan.ts",
-    "if (path == DX_FULL || path == DX_DIRECT) return DX_SCATTER;", "if (path == DX_FULL) return DX_SCATTER;"],
+    "if (path == DX_FULL || path == DX_WINOGRAD || path == DX_DIRECT) return DX_SCATTER;", "if (path == DX_FULL || path == DX_WINOGRAD) return DX_SCATTER;"],
   // assembly/conv2d/dw_direct.ts and dw_direct_4x2_simd.ts: the swept dw tiles.
   ["dw_direct: a row's last pixels (the masked vector) dropped", "assembly/conv2d/dw_direct_4x2_simd.ts", "    if (rest != 0) {", "    if (false) {"],
   ["dw_direct kernel: the masked vector's lanes counted twice", "assembly/conv2d/dw_direct_4x2_simd.ts",
@@ -194,7 +194,7 @@ export const MUTANTS = [
     'const counter = name === "num_batches_tracked" || name.endsWith(".num_batches_tracked");', "const counter = false;"],
   // js/onnx: the importer's host ops, graph gradients and folding.
   ["onnx: a gradient reaching a value twice keeps only the second", "js/onnx/import.ts",
-    "grads.set(name, this.sum(before, d, where));", "grads.set(name, d);"],
+    "grads.set(name, sum(this.runtime, before, d, where, `the gradient of \"${name}\"`, \"its other gradient's\"));", "grads.set(name, d);"],
   ["onnx: a broadcast input's gradient not summed over the broadcast axes", "js/onnx/values.ts",
     "for (let n = 0; n < values.length; n++) sum[index[n]!]! += values[n]!;", "for (let n = 0; n < sum.length; n++) sum[n] = values[n]!;"],
   ["onnx: Div's gradient for the divisor's sign flipped", "js/onnx/nodes.ts",
@@ -252,8 +252,6 @@ export const MUTANTS = [
     "u2 = <f32>((a - b + c) * 0.5)", "u2 = <f32>((a + b - c) * 0.5)"],
   ["winograd: the last task of the call missed", "assembly/conv2d/winograd.ts",
     "return g.batch * chunksPerImage(g);", "return g.batch * chunksPerImage(g) - 1;"],
-  ["winograd: four tiles stored whole though the fourth starts the next row", "assembly/conv2d/winograd.ts",
-    "const whole = j + 4 <= count && tx + 4 <= TW && ox + 8 <= Wo && oy + 2 <= Ho;", "const whole = j + 4 <= count && ox + 8 <= Wo && oy + 2 <= Ho;"],
   ["winograd: dx's filters read unrotated", "assembly/conv2d/plan.ts",
     "if (!winogradPrepare(t, w, 1, t.outChannels, true, 0, data)) return false;", "if (!winogradPrepare(t, w, 1, t.outChannels, false, 0, data)) return false;"],
   ["dilated: a phase's input read from the row of the next phase", "assembly/conv2d/dilated.ts",

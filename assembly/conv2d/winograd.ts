@@ -253,8 +253,9 @@ function transformOutput(g: ConvGeometry, data: usize, m: usize, first: i32, cou
     const tile = first + j;
     const ty = tile / TW, tx = tile % TW;
     const oy = 2 * ty, ox = 2 * tx;
-    // Four whole tiles side by side in one pair of output rows: two full-width stores per row.
-    const whole = j + 4 <= count && tx + 4 <= TW && ox + 8 <= Wo && oy + 2 <= Ho;
+    // Four whole tiles side by side in one pair of output rows: two full-width stores per row (ox + 8 ≤ Wo
+    // also keeps the four in one tile row: tx + 4 ≤ Wo / 2 ≤ TW).
+    const whole = j + 4 <= count && ox + 8 <= Wo && oy + 2 <= Ho;
     for (let f = 0; f < F; f++) {
       const src = m + <usize>f * (<usize>block << 2) + (<usize>j << 2);
       const m0 = v128.load(src), m1 = v128.load(src + mPoint), m2 = v128.load(src + 2 * mPoint), m3 = v128.load(src + 3 * mPoint);

@@ -7,14 +7,18 @@ import { ROOT } from "../runtimes/harness.ts";
 import { build } from "esbuild";
 import { WHOLE_API, bundleSizes, measureSizes, quotedFigures, quotedInDocuments, type Sizes } from "../../tools/sizes.mjs";
 
-/** Issue 4's limits: a module small enough to ship in a page without thinking about it. */
-const WASM_LIMIT_BYTES = 64 * 1024;
+/**
+ * Issue 4's limits: a module small enough to ship in a page without thinking about it. Issue 15's
+ * kernels (Winograd and its dilated phases, the direct sliding windows and dw sweeps, the second
+ * broadcast form of the micro-kernel) took the module past 64 KiB by under 1 %: 72 KiB, about 28 KB gzipped.
+ */
+const WASM_LIMIT_BYTES = 72 * 1024;
 /**
  * Issue 4's limit was 30 KB. Issue 13 gave every layer, Conv2d among them, stateDict() and an
  * all-or-nothing loadStateDict() (js/nn/state.ts, 2 KB minified): models load and save without a
  * separate import, as in PyTorch, and the limit grew by that much.
  */
-const JS_LIMIT_BYTES = 32 * 1024;
+const JS_LIMIT_BYTES = 34 * 1024; // + issue 15: the algorithm option and the per-engine broadcast choice
 /**
  * Everything, the training layers (issue 12's ResNet and autoencoder layers among them) and the thread
  * pool included: still small beside any ML framework. An app pays for the layers it imports only.
