@@ -50,13 +50,7 @@ export function gemm4x8Packed(K: i32, a: usize, b: usize, c: usize, ldcBytes: us
     a += 16;
     b += 32;
   }
-  v128.store(c, c00); v128.store(c, c01, 16);
-  c += ldcBytes;
-  v128.store(c, c10); v128.store(c, c11, 16);
-  c += ldcBytes;
-  v128.store(c, c20); v128.store(c, c21, 16);
-  c += ldcBytes;
-  v128.store(c, c30); v128.store(c, c31, 16);
+  storeTile(c, ldcBytes, c00, c01, c10, c11, c20, c21, c30, c31);
 }
 
 /** gemm4x8Packed with A's four values read in one v128 load and broadcast by lane shuffles. */
@@ -86,6 +80,11 @@ export function gemm4x8PackedShuffle(K: i32, a: usize, b: usize, c: usize, ldcBy
     a += 16;
     b += 32;
   }
+  storeTile(c, ldcBytes, c00, c01, c10, c11, c20, c21, c30, c31);
+}
+
+/** The 4×8 tile's rows at c, ldcBytes apart: both forms end here. */
+@inline function storeTile(c: usize, ldcBytes: usize, c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128): void {
   v128.store(c, c00); v128.store(c, c01, 16);
   c += ldcBytes;
   v128.store(c, c10); v128.store(c, c11, 16);
